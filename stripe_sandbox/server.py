@@ -78,7 +78,11 @@ class SandboxServer:
         )
         self.port = self._httpd.server_port
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="stripe-sandbox", daemon=True
+            # A short poll keeps stop() fast; the test-suite starts many servers.
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name="stripe-sandbox",
+            daemon=True,
         )
         self._thread.start()
         self.deliverer.start()
