@@ -1,0 +1,90 @@
+"""The membership app: create_app() wires configuration, extensions and blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from membership.config import ROOT, from_environment
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, or from `test_config` on top of it in tests."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    if test_config is None:
+        app.config.from_mapping(from_environment())
+    else:
+        app.config.from_mapping(test_config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions and the app-wide hooks."""
+    from membership import errors, i18n, mail, models, security  # noqa: F401
+    from membership.accounts.models import User
+    from membership.extensions import csrf, db, limiter, login_manager, migrate
+    from membership.timeutil import render_migration_item
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        compare_type=True,
+        render_as_batch=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_token: str) -> User | None:
+        from sqlalchemy import select
+
+        return db.session.scalar(
+            select(User).where(User.session_token == session_token, User.deleted_at.is_(None))
+        )
+
+    @app.context_processor
+    def _site():
+        return {
+            "site_name": app.config.get("SITE_NAME", "Newsroom Members"),
+            "stripe_sandbox": app.config.get("STRIPE_SANDBOX", False),
+        }
+
+    i18n.init_app(app)
+    security.init_app(app)
+    mail.init_app(app)
+    errors.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every page and API."""
+    from membership.accounts.views import bp as accounts_bp
+    from membership.admin.views import bp as admin_bp
+    from membership.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `flask` sub-commands."""
+    from membership import cli
+
+    cli.init_app(app)

@@ -1,0 +1,301 @@
+"""Account operations. They flush, never commit: the view or command around them commits once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import select
+
+from membership import audit
+from membership.accounts import passwords, tokens
+from membership.accounts.models import Role, User, new_session_token
+from membership.extensions import db
+from membership.mail import queue_mail
+from membership.timeutil import utcnow
+
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a hash: verify() fails on it, so nothing signs in
+
+
+class AccountError(Exception):
+    """A reader's request that cannot be done; the message is safe to show."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to confirm an action is not the account's."""
+
+
+class SameEmail(AccountError):
+    """The new address is the one the account has already."""
+
+
+def normalize_email(raw: str) -> str:
+    """Validate and case-fold an e-mail address; raises AccountError when it is not one."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError(str(exc)) from exc
+    return result.normalized.casefold()
+
+
+def find_by_email(email: str) -> User | None:
+    """The live account with this address, whatever its case."""
+    try:
+        normalized = normalize_email(email)
+    except AccountError:
+        return None
+    return db.session.scalar(
+        select(User).where(User.email == normalized, User.deleted_at.is_(None))
+    )
+
+
+def link(path: str) -> str:
+    """An absolute link on this site for e-mails."""
+    return current_app.config["BASE_URL"] + path
+
+
+@dataclass
+class Registration:
+    """What register() did: a new account, or a mail to the owner of an existing one."""
+
+    user: User
+    created: bool
+
+
+def register(
+    email: str, password: str, name: str, locale: str = "en", email_consent: bool = False
+) -> Registration:
+    """Create an account, or tell the existing owner by mail: both look the same to the caller."""
+    normalized = normalize_email(email)
+    existing = db.session.scalar(select(User).where(User.email == normalized))
+    if existing is not None:
+        if existing.deleted_at is None:
+            queue_mail(
+                "account_exists",
+                existing.email,
+                {"name": existing.name, "reset_url": link("/reset-password")},
+                locale=existing.locale,
+            )
+        return Registration(existing, created=False)
+    problems = passwords.password_problems(password, normalized, name)
+    if problems:
+        raise AccountError(" ".join(problems))
+    user = User(
+        email=normalized,
+        password_hash=passwords.hash_password(password),
+        name=name.strip(),
+        locale=locale,
+        email_consent=email_consent,
+        role=Role.member,
+    )
+    db.session.add(user)
+    db.session.flush()
+    send_verification(user)
+    audit.record("account.registered", "user", user.id, actor_id=user.id)
+    return Registration(user, created=True)
+
+
+def send_verification(user: User) -> None:
+    """Queue the mail with a link that proves the reader owns the address."""
+    token = tokens.make_token(tokens.VERIFY, {"u": user.id, "e": user.email})
+    queue_mail(
+        "verify_email",
+        user.email,
+        {"name": user.name, "url": link(f"/verify-email/{token}")},
+        locale=user.locale,
+    )
+
+
+def verify_email(token: str) -> User:
+    """Mark the address proven; the link fails once the address has changed."""
+    payload = tokens.read_token(tokens.VERIFY, token)
+    user = db.session.get(User, payload.get("u"))
+    if user is None or not user.is_active or user.email != payload.get("e"):
+        raise tokens.InvalidToken("no such account or address changed")
+    if user.verified_at is None:
+        user.verified_at = utcnow()
+        audit.record("account.verified", "user", user.id, actor_id=user.id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account these credentials open, or None; as slow for unknown addresses as for known."""
+    user = find_by_email(email)
+    if user is None:
+        passwords.burn_time(password)
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link when the account exists; say nothing either way."""
+    user = find_by_email(email)
+    if user is None:
+        return
+    user.reset_generation += 1  # supersedes every earlier link
+    token = tokens.make_token(tokens.RESET, {"u": user.id, "g": user.reset_generation})
+    queue_mail(
+        "reset_password",
+        user.email,
+        {"name": user.name, "url": link(f"/reset-password/{token}")},
+        locale=user.locale,
+    )
+
+
+def user_for_reset(token: str) -> User:
+    """The account a reset link is for; raises InvalidToken when used, superseded or expired."""
+    payload = tokens.read_token(tokens.RESET, token)
+    user = db.session.get(User, payload.get("u"))
+    if user is None or not user.is_active or user.reset_generation != payload.get("g"):
+        raise tokens.InvalidToken("used or superseded")
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password through a reset link, which then stops working."""
+    user = user_for_reset(token)
+    _set_password(user, new_password)
+    # Receiving the link proves the address.
+    user.verified_at = user.verified_at or utcnow()
+    audit.record("account.password_reset", "user", user.id, actor_id=user.id)
+    return user
+
+
+def change_password(user: User, current: str, new_password: str) -> None:
+    """Change the password after checking the current one; other sessions end."""
+    if not passwords.verify_password(user.password_hash, current):
+        raise WrongPassword()
+    _set_password(user, new_password)
+    audit.record("account.password_changed", "user", user.id, actor_id=user.id)
+
+
+def _set_password(user: User, new_password: str) -> None:
+    """Hash and store a new password, end old sessions and links, tell the owner."""
+    problems = passwords.password_problems(new_password, user.email, user.name)
+    if problems:
+        raise AccountError(" ".join(problems))
+    user.password_hash = passwords.hash_password(new_password)
+    user.session_token = new_session_token()
+    user.reset_generation += 1
+    queue_mail("password_changed", user.email, {"name": user.name}, locale=user.locale)
+
+
+def request_email_change(user: User, new_email: str, password: str) -> None:
+    """Mail a confirmation link to the new address; the change happens when it is followed."""
+    if not passwords.verify_password(user.password_hash, password):
+        raise WrongPassword()
+    normalized = normalize_email(new_email)
+    if normalized == user.email:
+        raise SameEmail()
+    if find_by_email(normalized) is not None:
+        return  # same answer as success: the address's owner is not revealed
+    payload = {"u": user.id, "old": user.email, "new": normalized}
+    token = tokens.make_token(tokens.CHANGE_EMAIL, payload)
+    queue_mail(
+        "email_change",
+        normalized,
+        {"name": user.name, "url": link(f"/account/email/{token}")},
+        locale=user.locale,
+    )
+
+
+def confirm_email_change(token: str) -> User:
+    """Switch to the new address the link proves; the old address is told."""
+    payload = tokens.read_token(tokens.CHANGE_EMAIL, token)
+    user = db.session.get(User, payload.get("u"))
+    if user is None or not user.is_active or user.email != payload.get("old"):
+        raise tokens.InvalidToken("superseded")
+    new = str(payload.get("new"))
+    if db.session.scalar(select(User.id).where(User.email == new)) is not None:
+        raise tokens.InvalidToken("address taken meanwhile")
+    old = user.email
+    user.email = new
+    user.verified_at = utcnow()
+    user.reset_generation += 1
+    queue_mail("email_changed", old, {"name": user.name, "new_email": new}, locale=user.locale)
+    audit.record("account.email_changed", "user", user.id, actor_id=user.id)
+    return user
+
+
+def update_profile(user: User, name: str, locale: str, email_consent: bool) -> None:
+    """Change what a reader may change freely."""
+    user.name = name.strip()
+    user.locale = locale
+    user.email_consent = email_consent
+
+
+def delete_account(user: User, password: str) -> None:
+    """Erase personal data; the row stays, anonymised, so money records keep their owner."""
+    if not passwords.verify_password(user.password_hash, password):
+        raise WrongPassword()
+    queue_mail("account_deleted", user.email, {"name": user.name}, locale=user.locale)
+    user.email = f"deleted-{user.id}@invalid.invalid"
+    user.name = ""
+    user.password_hash = UNUSABLE_PASSWORD
+    user.email_consent = False
+    user.verified_at = None
+    user.session_token = new_session_token()
+    user.deleted_at = utcnow()
+    audit.record("account.deleted", "user", user.id, actor_id=user.id)
+
+
+def export_data(user: User) -> dict[str, Any]:
+    """Everything this app holds about the reader, as JSON-ready data."""
+    entries = db.session.scalars(
+        select(audit.AuditEntry)
+        .where(audit.AuditEntry.target_type == "user", audit.AuditEntry.target_id == str(user.id))
+        .order_by(audit.AuditEntry.id)
+    ).all()
+    return {
+        "account": {
+            "email": user.email,
+            "name": user.name,
+            "locale": user.locale,
+            "role": user.role.value,
+            "email_consent": user.email_consent,
+            "verified_at": _iso(user.verified_at),
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+        },
+        "history": [
+            {"action": e.action, "at": _iso(e.created_at), "details": e.details} for e in entries
+        ],
+    }
+
+
+def _iso(value) -> str | None:
+    """ISO 8601 or None."""
+    return value.isoformat() if value else None
+
+
+def create_staff(email: str, password: str, name: str = "", admin: bool = False) -> User:
+    """Create a staff account, or raise an existing account to staff (password then unchanged)."""
+    normalized = normalize_email(email)
+    role = Role.admin if admin else Role.staff
+    user = db.session.scalar(select(User).where(User.email == normalized))
+    if user is not None:
+        if user.deleted_at is not None:
+            raise AccountError("That account was deleted.")
+        user.role = role
+    else:
+        problems = passwords.password_problems(password, normalized, name)
+        if problems:
+            raise AccountError(" ".join(problems))
+        user = User(
+            email=normalized,
+            password_hash=passwords.hash_password(password),
+            name=name or normalized.split("@")[0],
+            role=role,
+            verified_at=utcnow(),
+        )
+        db.session.add(user)
+        db.session.flush()
+    audit.record("account.role_set", "user", user.id, role=role.value)
+    return user

@@ -1,0 +1,133 @@
+"""Settings, read only from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+# Public constants of the offline sandbox (stripe_sandbox/__init__.py holds the same values);
+# repeated here so that production never imports the sandbox package.
+SANDBOX_API_KEY = "sk_test_sandbox"
+SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_0000000000000000000000000000"  # noqa: S105
+
+DEV_SECRET_KEY = "dev-only-secret-key-never-in-production"  # noqa: S105
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    """Read an environment flag such as 1/true/yes."""
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    """Read an integer setting, naming the setting when it is not one."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
+    """Build Flask settings from environment variables; refuses to run without a secret key."""
+    if env is None:
+        load_dotenv(ROOT / ".env", override=False)
+        env = dict(os.environ)
+
+    debug = _bool(env.get("FLASK_DEBUG"))
+    dev_server = _bool(env.get("MEMBERSHIP_DEV_SERVER"))  # set by `make run` only
+    secret_key = env.get("SECRET_KEY") or ""
+    if not secret_key:
+        if not (debug or dev_server):
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it in the environment (see .env.example); "
+                "only `make run` or FLASK_DEBUG=1 may run without it."
+            )
+        secret_key = DEV_SECRET_KEY
+
+    stripe_key = env.get("STRIPE_SECRET_KEY") or ""
+    sandbox = not stripe_key
+    webhook_secret = env.get("STRIPE_WEBHOOK_SECRET") or (SANDBOX_WEBHOOK_SECRET if sandbox else "")
+    base_url = (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    insecure_cookies = debug or dev_server
+
+    return {
+        "SECRET_KEY": secret_key,
+        "DEBUG": debug,
+        "DEV_SERVER": dev_server,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
+        or f"sqlite:///{INSTANCE / 'membership.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": base_url,
+        "SITE_NAME": env.get("SITE_NAME") or "Newsroom Members",
+        "STRIPE_SECRET_KEY": stripe_key or SANDBOX_API_KEY,
+        "STRIPE_SANDBOX": sandbox,
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int(env, "MAIL_PORT", 587),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), default=True),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "members@localhost",
+        "OUTBOX_DIR": str(INSTANCE / "outbox"),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 900),
+        "COOKIE_DOMAIN": env.get("COOKIE_DOMAIN") or None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not insecure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not insecure_cookies,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "EMAIL_TOKEN_MAX_AGE": _int(env, "EMAIL_TOKEN_MAX_AGE", 48 * 3600),
+        "RESET_TOKEN_MAX_AGE": _int(env, "RESET_TOKEN_MAX_AGE", 3600),
+        "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN") or "10 per minute;100 per day",
+        "RATE_LIMIT_REGISTER": env.get("RATE_LIMIT_REGISTER") or "5 per minute;50 per day",
+        "RATE_LIMIT_RESET": env.get("RATE_LIMIT_RESET") or "5 per minute;50 per day",
+        "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LANGUAGES": {
+            "en": "English",
+            "ka": "ქართული",
+            "hy": "Հայերեն",
+            "az": "Azərbaycanca",
+            "ru": "Русский",
+        },
+    }
+
+
+def test_config(database_url: str, **overrides: object) -> dict[str, object]:
+    """Settings for the test-suite: fast hashing, generous rate limits, a given database."""
+    config = from_environment(
+        {"SECRET_KEY": "test-secret-key", "DATABASE_URL": database_url, "STRIPE_API_BASE": ""}
+    )
+    config.update(
+        TESTING=True,
+        ARGON2_TIME_COST=1,
+        ARGON2_MEMORY_COST=1024,
+        RATE_LIMIT_LOGIN="1000 per minute",
+        RATE_LIMIT_REGISTER="1000 per minute",
+        RATE_LIMIT_RESET="1000 per minute",
+        SQLALCHEMY_ENGINE_OPTIONS={},
+    )
+    config.update(overrides)
+    return config

@@ -1,0 +1,66 @@
+"""Friendly error pages for people, JSON errors for machines (/api, /webhooks)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from membership.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """Machine routes answer errors in JSON."""
+    return request.path.startswith(("/api/", "/webhooks/"))
+
+
+def _titles() -> dict[int, str]:
+    """Short, translated titles for each status."""
+    return {
+        400: _("That request could not be understood"),
+        403: _("You may not see this page"),
+        404: _("Page not found"),
+        405: _("That is not allowed here"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong on our side"),
+    }
+
+
+def render_error(code: int, description: str | None = None):
+    """The error response in the shape the caller expects."""
+    title = _titles().get(code, _("Error"))
+    if wants_json():
+        body = {"error": {"status": code, "title": title, "message": description or title}}
+        return jsonify(body), code
+    return render_template(
+        "errors/error.html", code=code, title=title, description=description
+    ), code
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        return render_error(400, _("The form expired or was sent from elsewhere. Try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code and error.code >= 500:
+            db.session.rollback()
+        if error.code == 429:
+            return render_error(429, _("Please wait a little and try again."))
+        return render_error(error.code or 500, None)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):  # pragma: no cover - handled above
+            return _http(error)
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(InternalServerError.code, None)

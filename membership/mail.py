@@ -1,0 +1,189 @@
+"""Outgoing mail: queued in the database inside the caller's transaction, sent after commit.
+
+Without MAIL_SERVER the message goes to the log and to `instance/outbox/` as an .eml file.
+A dedupe key makes a mail that a retried webhook queues twice go out once.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale, lazy_gettext
+from sqlalchemy import JSON, Integer, String, Text, event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from membership.extensions import db
+from membership.timeutil import UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "verify_email": lazy_gettext("Confirm your e-mail address"),
+    "account_exists": lazy_gettext("Someone tried to register with your e-mail address"),
+    "reset_password": lazy_gettext("Reset your password"),
+    "password_changed": lazy_gettext("Your password was changed"),
+    "email_change": lazy_gettext("Confirm your new e-mail address"),
+    "email_changed": lazy_gettext("Your e-mail address was changed"),
+    "account_deleted": lazy_gettext("Your account was deleted"),
+}
+
+_PENDING = "membership.mail.pending"
+_COMMITTED = "membership.mail.committed"
+
+
+class MailJob(db.Model):
+    """A mail to send: rendered at send time in the recipient's language."""
+
+    __tablename__ = "mail_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def queue_mail(
+    template: str,
+    recipient: str,
+    context: dict[str, Any] | None = None,
+    *,
+    locale: str = "en",
+    dedupe_key: str | None = None,
+) -> MailJob | None:
+    """Queue a mail in the current transaction; returns None when the dedupe key was used."""
+    if template not in SUBJECTS:
+        raise ValueError(f"unknown mail template {template!r}")
+    if dedupe_key is not None:
+        exists = db.session.scalar(select(MailJob.id).where(MailJob.dedupe_key == dedupe_key))
+        if exists is not None:
+            return None
+    job = MailJob(
+        template=template,
+        recipient=recipient,
+        locale=locale,
+        context=context or {},
+        dedupe_key=dedupe_key,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(job)
+    except IntegrityError:  # a concurrent transaction queued the same mail first
+        return None
+    db.session.info.setdefault(_PENDING, []).append(job.id)
+    return job
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed(session: Session) -> None:
+    """Jobs queued in a transaction become sendable only once it commits."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.info.setdefault(_COMMITTED, []).extend(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    """A rolled-back transaction's mails were never queued."""
+    if not session.in_transaction():
+        session.info.pop(_PENDING, None)
+
+
+def send_committed() -> int:
+    """Send the mails that the session's committed transactions queued; returns how many."""
+    ids = db.session.info.pop(_COMMITTED, None)
+    if not ids:
+        return 0
+    sent = 0
+    for job_id in ids:
+        job = db.session.get(MailJob, job_id)
+        if job is None or job.status == "sent":
+            continue
+        sent += _attempt(job)
+    return sent
+
+
+def send_pending(limit: int = 500) -> int:
+    """Retry every mail still pending or failed (for `flask mail send-pending` and workers)."""
+    jobs = db.session.scalars(
+        select(MailJob)
+        .where(MailJob.status.in_(("pending", "failed")), MailJob.attempts < 10)
+        .order_by(MailJob.id)
+        .limit(limit)
+    ).all()
+    return sum(_attempt(job) for job in jobs)
+
+
+def _attempt(job: MailJob) -> int:
+    """Render and deliver one job, recording the outcome; never raises."""
+    job.attempts += 1
+    try:
+        deliver(render(job))
+    except Exception as exc:  # SMTP and rendering errors alike: keep the job for a retry
+        log.warning("mail %s to %s failed: %s", job.id, job.recipient, exc)
+        job.status = "failed"
+        job.last_error = str(exc)[:2000]
+        db.session.commit()
+        return 0
+    job.status = "sent"
+    job.sent_at = utcnow()
+    job.last_error = None
+    db.session.commit()
+    return 1
+
+
+def render(job: MailJob) -> EmailMessage:
+    """Build the message from templates/email/<template>.{txt,html} in the job's language."""
+    with force_locale(job.locale):
+        context = dict(job.context, base_url=current_app.config["BASE_URL"])
+        msg = EmailMessage()
+        msg["Subject"] = str(SUBJECTS[job.template])
+        msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+        msg["To"] = job.recipient
+        msg["Message-ID"] = make_msgid(domain="membership.local")
+        msg.set_content(render_template(f"email/{job.template}.txt", **context))
+        msg.add_alternative(
+            render_template(f"email/{job.template}.html", **context), subtype="html"
+        )
+    return msg
+
+
+def deliver(msg: EmailMessage) -> None:
+    """Send through SMTP when configured; otherwise log it and write it to the outbox folder."""
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(msg)
+        return
+    outbox = Path(config["OUTBOX_DIR"])
+    outbox.mkdir(parents=True, exist_ok=True)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+    (outbox / f"{stamp}.eml").write_bytes(bytes(msg))
+    log.info("mail to %s: %s (written to %s)", msg["To"], msg["Subject"], outbox)
+
+
+def init_app(app: Flask) -> None:
+    """Send the mails a request queued once its transaction committed."""
+
+    @app.after_request
+    def _send_after_commit(response):
+        send_committed()
+        return response

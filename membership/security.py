@@ -1,0 +1,104 @@
+"""Safe redirects, role checks and the security headers every response carries."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, request
+from flask_login import current_user
+
+from membership.accounts.models import Role
+from membership.extensions import login_manager
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return `target` when it is a path on this site, else `default` (no open redirects)."""
+    if not target or len(target) > 2000:
+        return default
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def role_required(role: Role):
+    """Anonymous visitors go to the login page; signed-in people below `role` get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_required = role_required(Role.staff)
+admin_required = role_required(Role.admin)
+
+
+def allow_framing(view):
+    """Let other sites frame this view (the fundraiser widget); everything else refuses."""
+    view._allow_framing = True
+    return view
+
+
+def _origin(url: str | None) -> str | None:
+    """scheme://host[:port] of a URL."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def content_security_policy(app: Flask, framing: bool) -> str:
+    """The CSP: our own scripts and styles only; forms may post on to Stripe's hosted pages."""
+    form_targets = ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"]
+    sandbox = _origin(app.config.get("STRIPE_API_BASE"))
+    if sandbox:
+        form_targets.append(sandbox)
+    ancestors = "*" if framing else "'none'"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "img-src 'self' data:",
+            "style-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            f"form-action {' '.join(form_targets)}",
+            f"frame-ancestors {ancestors}",
+        ]
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Add the security headers to every response."""
+    policies = {
+        False: content_security_policy(app, framing=False),
+        True: content_security_policy(app, framing=True),
+    }
+    https = app.config["BASE_URL"].startswith("https://")
+
+    @app.after_request
+    def _headers(response):
+        view = current_app.view_functions.get(request.endpoint or "")
+        framing = bool(getattr(view, "_allow_framing", False))
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", policies[framing])
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if not framing:
+            headers.setdefault("X-Frame-Options", "DENY")
+        if https:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response

@@ -1,0 +1,114 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD, Actions
+from tests.factories import make_user
+
+
+@pytest.fixture
+def reader(app):
+    with app.app_context():
+        return make_user(email="reader@example.org")
+
+
+def test_login_and_logout(reader, client, auth):
+    response = auth.login(email="READER@example.org")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    assert client.get("/account").status_code == 200
+    assert auth.logout().status_code == 303
+    assert client.get("/account").status_code == 302
+
+
+def test_wrong_password_and_unknown_address_answer_alike(reader, client, auth):
+    wrong = auth.login(password="not the password at all")
+    unknown = auth.login(email="nobody@example.org")
+    assert wrong.status_code == unknown.status_code == 400
+    message = "That e-mail and password do not match an account."
+    assert message in wrong.get_data(as_text=True)
+    assert message in unknown.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password"), [("", PASSWORD), ("reader@example.org", ""), ("x" * 10_000, PASSWORD)]
+)
+def test_bad_login_input(reader, auth, email, password):
+    assert auth.login(email=email, password=password).status_code == 400
+
+
+def test_logout_needs_post_and_csrf(reader, client, auth):
+    auth.login()
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert client.get("/account").status_code == 200
+
+
+def test_remember_me_sets_a_lasting_cookie(reader, client, auth):
+    response = auth.login(remember="y")
+    cookies = response.headers.getlist("Set-Cookie")
+    remember = [c for c in cookies if c.startswith("remember_token=")]
+    assert remember and "HttpOnly" in remember[0] and "Expires=" in remember[0]
+
+
+def test_session_cookie_flags(reader, auth):
+    response = auth.login()
+    session_cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")
+    )
+    assert "HttpOnly" in session_cookie
+    assert "SameSite=Lax" in session_cookie
+    assert "Secure" in session_cookie
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/account/email", "/account/email"),
+        ("https://evil.example/steal", "/account"),
+        ("//evil.example/", "/account"),
+        ("/\\evil.example", "/account"),
+        ("javascript:alert(1)", "/account"),
+    ],
+)
+def test_next_only_to_this_site(reader, auth, next_url, expected):
+    response = auth.post(
+        f"/login?next={next_url}",
+        {"email": "reader@example.org", "password": PASSWORD},
+        form_page="/login",
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == expected
+
+
+def test_login_is_rate_limited_per_address(app, reader, mailbox):
+    app.config["RATE_LIMIT_LOGIN"] = "3 per minute"
+    codes = [
+        Actions(app.test_client(), mailbox).login(password="wrong password!!").status_code
+        for _ in range(4)
+    ]
+    assert codes == [400, 400, 400, 429]
+    page = Actions(app.test_client(), mailbox).login()
+    assert page.status_code == 429
+    assert "Too many attempts" in page.get_data(as_text=True)
+
+
+def test_deleted_sessions_end_when_password_changes_elsewhere(app, reader, mailbox):
+    first = Actions(app.test_client(), mailbox)
+    second = Actions(app.test_client(), mailbox)
+    first.login()
+    second.login()
+    response = second.post(
+        "/account/password",
+        {
+            "current": PASSWORD,
+            "password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 303
+    assert second.client.get("/account").status_code == 200
+    assert first.client.get("/account").status_code == 302

@@ -1,0 +1,239 @@
+"""Fixtures: the app on a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+a real SMTP server that catches mail, and helpers to act as a reader or staff."""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import socket
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, delete, text
+from sqlalchemy.engine import make_url
+
+from membership import create_app
+from membership.config import test_config
+from membership.extensions import db, limiter
+
+PASSWORD = "correct horse battery staple"
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Give each xdist worker its own PostgreSQL database, creating it when missing."""
+    if worker in ("", "master"):
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id) -> str:
+    """A database built by running the migrations, once per test session (and worker)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        url = _worker_database(url, worker_id)
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:  # start from nothing: the migrations build everything
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    app = create_app(test_config(url))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    """Whether the suite runs on PostgreSQL."""
+    return database_url.startswith("postgresql")
+
+
+# --- mail ----------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """What the local SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+    def to(self, address: str) -> list[Message]:
+        """Messages addressed to `address`."""
+        return [m for m in self.messages if m["To"] == address]
+
+    def last_to(self, address: str) -> Message:
+        """The newest message to `address` (fails the test when there is none)."""
+        found = self.to(address)
+        assert found, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def body(message: Message) -> str:
+        """The plain-text part."""
+        for part in message.walk():
+            if part.get_content_type() == "text/plain":
+                return part.get_payload(decode=True).decode()
+        raise AssertionError("no text part")
+
+    def link_in(self, message: Message, path: str) -> str:
+        """The path of the first link under `path` in the message (e.g. '/verify-email/')."""
+        match = re.search(rf"https?://[^/\s]+({re.escape(path)}[^\s\"<]+)", self.body(message))
+        assert match, f"no link to {path} in:\n{self.body(message)}"
+        return match.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on localhost (aiosmtpd) for the whole session."""
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, box
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> Mailbox:
+    """The mail received during this test."""
+    _, box = smtp_server
+    box.clear()
+    return box
+
+
+# --- app -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(request, database_url, smtp_server, tmp_path):
+    """The app, configured for tests; `@pytest.mark.config(NAME=value)` overrides settings."""
+    controller, _ = smtp_server
+    settings = {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": controller.port,
+        "MAIL_USE_TLS": False,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+    }
+    for marker in reversed(list(request.node.iter_markers("config"))):
+        settings.update(marker.kwargs)
+    app = create_app(test_config(database_url, **settings))
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(delete(table))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Runs `flask` commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context for service-level tests."""
+    with app.app_context():
+        yield
+
+
+def csrf_token(client, path: str) -> str:
+    """GET a page and read the CSRF token of its first form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class Actions:
+    """What a reader does through the web forms."""
+
+    def __init__(self, client, mailbox: Mailbox) -> None:
+        self.client = client
+        self.mailbox = mailbox
+
+    def post(self, path: str, data: dict | None = None, form_page: str | None = None, **kw):
+        """POST a form with the CSRF token of the page that shows it."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", csrf_token(self.client, form_page or path))
+        return self.client.post(path, data=data, **kw)
+
+    def register(
+        self, email="reader@example.org", password=PASSWORD, name="Nino", follow=False, **extra
+    ):
+        """Register through the form."""
+        data = {"email": email, "password": password, "name": name, "locale": "en", **extra}
+        return self.post("/register", data, follow_redirects=follow)
+
+    def login(self, email="reader@example.org", password=PASSWORD, follow=False, **extra):
+        """Sign in through the form."""
+        data = {"email": email, "password": password, **extra}
+        return self.post("/login", data, follow_redirects=follow)
+
+    def logout(self):
+        """Sign out with the button every page shows."""
+        return self.post("/logout", form_page="/account")
+
+
+@pytest.fixture
+def auth(client, mailbox) -> Actions:
+    """Act as a reader through the forms."""
+    return Actions(client, mailbox)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "config(**settings): override app settings for a test")
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    """xdist worker name, or 'master' without xdist."""
+    workerinput = getattr(request.config, "workerinput", None)
+    return workerinput["workerid"] if workerinput else "master"
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,70 @@
+"""Mail leaves only after the transaction commits, once per dedupe key."""
+
+from __future__ import annotations
+
+import email
+
+import pytest
+from sqlalchemy import select
+
+from membership import mail
+from membership.extensions import db
+
+
+def test_sent_after_commit_through_smtp(app, mailbox, app_ctx):
+    mail.queue_mail("password_changed", "a@example.org", {"name": "Ani"})
+    assert mailbox.messages == []  # not before the commit
+    db.session.commit()
+    assert mail.send_committed() == 1
+    message = mailbox.last_to("a@example.org")
+    assert message["Subject"] == "Your password was changed"
+    assert "Hello Ani," in mailbox.body(message)
+    assert db.session.scalar(select(mail.MailJob.status)) == "sent"
+
+
+def test_rolled_back_mail_is_never_sent(app, mailbox, app_ctx):
+    mail.queue_mail("password_changed", "a@example.org", {"name": "Ani"})
+    db.session.rollback()
+    assert mail.send_committed() == 0
+    assert mailbox.messages == []
+
+
+def test_dedupe_key_sends_once(app, mailbox, app_ctx):
+    assert mail.queue_mail("password_changed", "a@example.org", dedupe_key="k1") is not None
+    assert mail.queue_mail("password_changed", "a@example.org", dedupe_key="k1") is None
+    db.session.commit()
+    mail.send_committed()
+    assert len(mailbox.to("a@example.org")) == 1
+
+
+def test_language_of_the_recipient(app, mailbox, app_ctx):
+    mail.queue_mail("password_changed", "a@example.org", {"name": "Ani"}, locale="ru")
+    db.session.commit()
+    mail.send_committed()
+    assert mailbox.last_to("a@example.org")["Subject"]  # rendered without error in ru
+
+
+def test_unknown_template_is_refused(app_ctx):
+    with pytest.raises(ValueError, match="unknown mail template"):
+        mail.queue_mail("nope", "a@example.org")
+
+
+@pytest.mark.config(MAIL_SERVER=None)
+def test_without_smtp_mail_goes_to_the_outbox(app, app_ctx, tmp_path):
+    mail.queue_mail("password_changed", "a@example.org", {"name": "Ani"})
+    db.session.commit()
+    assert mail.send_committed() == 1
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 1
+    message = email.message_from_bytes(files[0].read_bytes())
+    assert message["To"] == "a@example.org"
+
+
+@pytest.mark.config(MAIL_PORT=1)
+def test_smtp_failure_keeps_the_job_for_a_retry(app, app_ctx, runner, mailbox):
+    mail.queue_mail("password_changed", "a@example.org")
+    db.session.commit()
+    assert mail.send_committed() == 0
+    job = db.session.scalar(select(mail.MailJob))
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.last_error
