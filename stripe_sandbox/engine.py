@@ -800,6 +800,8 @@ class Engine:
                                             sess["currency"])  # fmt: skip
             sess["discounts"] = [{"coupon": sess["_coupon"],
                                   "promotion_code": sess.get("_promotion_code")}]  # fmt: skip
+        if sess.get("_subscription_data", {}).get("trial_period_days"):
+            subtotal = discount = 0  # Stripe shows what is due today: nothing during a trial
         sess["amount_subtotal"] = subtotal
         sess["amount_total"] = subtotal - discount
         sess["total_details"]["amount_discount"] = discount
@@ -914,7 +916,7 @@ class Engine:
                 charge = self.objects[inv["_charge"]]
         sess["customer"] = cus["id"] if cus else None
         sess["status"] = "complete"
-        sess["payment_status"] = "paid" if sess["amount_total"] or charge else "no_payment_required"
+        sess["payment_status"] = "paid" if charge else "no_payment_required"
         sess["url"] = None
         self.emit("checkout.session.completed", sess)
         if number == CARD_DISPUTED and charge is not None:
