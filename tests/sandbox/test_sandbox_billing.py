@@ -1,0 +1,218 @@
+"""The test clock: renewals paid and failed, retries, trials, cancellation, refunds, disputes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import stripe
+
+from stripe_sandbox.testing import running_sandbox
+
+DAY = 86400
+
+
+@pytest.fixture
+def member(client, sandbox, monthly, subscription_session):
+    """Subscribe a reader through Checkout: ``member(card) -> subscription id``."""
+
+    def subscribe(card: str = "4242424242424242") -> str:
+        sess = subscription_session(monthly.id, subscription_data={"metadata": {"u": "1"}})
+        return sandbox.complete_checkout(sess.id, card=card, email="m@x.example")["subscription"]
+
+    return subscribe
+
+
+def test_sandbox_renewal_paid(client, sandbox, receiver, member):
+    """At period end a subscription_cycle invoice is paid with the saved card."""
+    sub_id = member()
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    end = sub["items"].data[0].current_period_end
+    sandbox.advance_clock(to=end + 60)
+    assert sandbox.now() >= end + 60
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "active" and sub["items"].data[0].current_period_start == end
+    invoices = client.v1.invoices.list(params={"subscription": sub_id}).data
+    assert [i.billing_reason for i in invoices] == ["subscription_cycle", "subscription_create"]
+    assert invoices[0].status == "paid" and invoices[0].created == end
+    assert sandbox.wait_for_deliveries(5)
+    renewal = [r["raw"] for r in receiver.received if r["raw"]["created"] >= end]
+    types = [e["type"] for e in renewal]
+    assert types[:3] == ["customer.subscription.updated", "invoice.created", "invoice.finalized"]
+    assert "invoice.paid" in types and "invoice.payment_failed" not in types
+    prev = renewal[0]["data"]["previous_attributes"]
+    assert prev["items"]["data"][0]["current_period_end"] == end
+
+
+def test_sandbox_renewal_fails_then_cancels(client, sandbox, receiver, member):
+    """Card 0341 pays at checkout, fails every renewal: past_due, retries, then canceled."""
+    sub_id = member("4000 0000 0000 0341")
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "active"
+    end = sub["items"].data[0].current_period_end
+    sandbox.advance_clock(to=end + 60)
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "past_due"
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert inv.status == "open" and inv.attempt_count == 1
+    assert inv.next_payment_attempt == end + 3 * DAY
+    sandbox.advance_clock(to=end + 16 * DAY)
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "canceled" and sub.ended_at is not None
+    assert sub.cancellation_details.reason == "payment_failed"
+    assert client.v1.invoices.retrieve(inv.id).attempt_count == 4
+    assert sandbox.wait_for_deliveries(5)
+    types = receiver.types()
+    assert types.count("invoice.payment_failed") == 4
+    assert "payment_intent.payment_failed" in types
+    assert types[-1] == "customer.subscription.deleted"
+
+
+def test_sandbox_portal_card_update_recovers(client, sandbox, receiver, member, http):
+    """After a failed renewal, a new card in the portal pays the invoice: back to active."""
+    sub_id = member("4000000000000341")
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    sandbox.advance_clock(to=sub["items"].data[0].current_period_end + 60)
+    assert client.v1.subscriptions.retrieve(sub_id).status == "past_due"
+    portal = client.v1.billing_portal.sessions.create(
+        params={"customer": sub.customer, "return_url": "https://n.example/account"}
+    )
+    status, _, page = http("GET", portal.url)
+    assert status == 200 and "past_due" in page and "https://n.example/account" in page
+    assert "Sandbox payments: no real money" in page
+    status, headers, _ = http("POST", portal.url, {"action": "card", "card": "4242424242424242"})
+    assert status == 303 and headers["Location"].startswith(portal.url)
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "active"
+    assert client.v1.invoices.retrieve(sub.latest_invoice).status == "paid"
+    cus = client.v1.customers.retrieve(sub.customer, params={
+        "expand": ["invoice_settings.default_payment_method"]})  # fmt: skip
+    assert cus.invoice_settings.default_payment_method.card.last4 == "4242"
+    assert sandbox.wait_for_deliveries(5)
+    assert receiver.types()[-1] == "customer.subscription.updated"
+
+
+def test_sandbox_portal_cancel_resume_switch(client, sandbox, member, monthly, http):
+    """Portal: cancel at period end, resume, and switch to another price in the same currency."""
+    yearly = client.v1.prices.create(params={
+        "currency": "eur", "unit_amount": 5000, "recurring": {"interval": "year"},
+        "product": monthly.product})  # fmt: skip
+    client.v1.prices.create(params={
+        "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"},
+        "product": monthly.product})  # fmt: skip
+    sub_id = member()
+    cus = client.v1.subscriptions.retrieve(sub_id).customer
+    portal = client.v1.billing_portal.sessions.create(params={"customer": cus})
+    _, _, page = http("GET", portal.url)
+    assert yearly.id in page and "USD" not in page
+    http("POST", portal.url, {"action": "cancel", "subscription": sub_id})
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.cancel_at_period_end and sub.cancel_at == sub["items"].data[0].current_period_end
+    http("POST", portal.url, {"action": "resume", "subscription": sub_id})
+    assert not client.v1.subscriptions.retrieve(sub_id).cancel_at_period_end
+    http("POST", portal.url, {"action": "switch", "subscription": sub_id, "price": yearly.id})
+    assert client.v1.subscriptions.retrieve(sub_id)["items"].data[0].price.id == yearly.id
+
+
+def test_sandbox_cancel_at_period_end_via_api(client, sandbox, receiver, member):
+    """cancel_at_period_end ends the subscription at period end with subscription.deleted."""
+    sub_id = member()
+    sub = client.v1.subscriptions.update(sub_id, params={"cancel_at_period_end": True})
+    assert sub.status == "active" and sub.canceled_at is not None
+    sandbox.advance_clock(to=sub["items"].data[0].current_period_end + 1)
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "canceled" and sub.ended_at == sub["items"].data[0].current_period_end
+    assert len(client.v1.invoices.list(params={"subscription": sub_id}).data) == 1
+    assert sandbox.wait_for_deliveries(5)
+    raw = [r["raw"] for r in receiver.received]
+    upd = next(e for e in raw if e["type"] == "customer.subscription.updated"
+               and "cancel_at_period_end" in e["data"]["previous_attributes"])  # fmt: skip
+    assert upd["data"]["previous_attributes"]["cancel_at_period_end"] is False
+    assert raw[-1]["type"] == "customer.subscription.deleted"
+
+
+def test_sandbox_trial_ends_into_paid_period(client, sandbox, monthly, subscription_session):
+    """When a trial ends the subscription turns active with a paid subscription_cycle invoice."""
+    sess = subscription_session(monthly.id, subscription_data={"trial_period_days": 7})
+    sub_id = sandbox.complete_checkout(sess.id, email="t@x.example")["subscription"]
+    sandbox.advance_clock(seconds=8 * DAY)
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    assert sub.status == "active"
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert inv.billing_reason == "subscription_cycle" and inv.amount_paid == 500
+
+
+def test_sandbox_api_subscription_update_and_cancel(client, sandbox, member, monthly):
+    """Price change with always_invoice bills a subscription_update; DELETE cancels now."""
+    dearer = client.v1.prices.create(params={
+        "currency": "eur", "unit_amount": 1500, "recurring": {"interval": "month"},
+        "product": monthly.product})  # fmt: skip
+    sub_id = member()
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    item = sub["items"].data[0]
+    sub = client.v1.subscriptions.update(sub_id, params={
+        "items": [{"id": item.id, "price": dearer.id}], "proration_behavior": "always_invoice",
+        "metadata": {"tier": "gold"}, "pause_collection": {"behavior": "void"}})  # fmt: skip
+    assert sub["items"].data[0].price.id == dearer.id and sub.metadata["tier"] == "gold"
+    assert sub.pause_collection.behavior == "void"
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert inv.billing_reason == "subscription_update" and 0 < inv.amount_paid <= 1000
+    sub = client.v1.subscriptions.cancel(sub_id)
+    assert sub.status == "canceled" and sub.canceled_at == sub.ended_at
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.update(sub_id, params={"cancel_at_period_end": True})
+
+
+def test_sandbox_refunds(client, sandbox, receiver):
+    """Partial then full refunds by payment intent and charge; over-refunds are refused."""
+    sess = client.v1.checkout.sessions.create(params={
+        "mode": "payment", "success_url": "https://n.example/ok", "line_items": [{
+            "quantity": 1, "price_data": {"currency": "eur", "unit_amount": 3000,
+                                          "product_data": {"name": "Gift"}}}]})  # fmt: skip
+    pi_id = sandbox.complete_checkout(sess.id, email="g@x.example")["payment_intent"]
+    r1 = client.v1.refunds.create(params={"payment_intent": pi_id, "amount": 1000})
+    assert r1.status == "succeeded" and r1.amount == 1000
+    charge = client.v1.charges.retrieve(r1.charge)
+    assert charge.amount_refunded == 1000 and not charge.refunded
+    with pytest.raises(stripe.InvalidRequestError, match="greater than unrefunded"):
+        client.v1.refunds.create(params={"charge": charge.id, "amount": 5000})
+    client.v1.refunds.create(params={"charge": charge.id})
+    assert client.v1.charges.retrieve(charge.id).refunded
+    assert len(client.v1.refunds.list(params={"payment_intent": pi_id}).data) == 2
+    assert sandbox.wait_for_deliveries(5)
+    types = receiver.types()
+    assert types.count("charge.refunded") == 2 and types.count("refund.created") == 2
+    assert types.index("charge.refunded") < types.index("refund.created")
+
+
+def test_sandbox_disputes(client, sandbox, receiver, member):
+    """Card 0259 is disputed by itself; a dispute can be closed won or lost."""
+    sub_id = member("4000000000000259")
+    disputes = client.v1.disputes.list().data
+    assert len(disputes) == 1 and disputes[0].reason == "fraudulent"
+    assert disputes[0].status == "needs_response"
+    charge = client.v1.charges.retrieve(disputes[0].charge)
+    assert charge.disputed and charge.customer == client.v1.subscriptions.retrieve(
+        sub_id).customer  # fmt: skip
+    closed = sandbox.close_dispute(disputes[0].id, outcome="lost")
+    assert closed["status"] == "lost"
+    assert sandbox.wait_for_deliveries(5)
+    types = receiver.types()
+    assert types.index("checkout.session.completed") < types.index("charge.dispute.created")
+    assert types[-1] == "charge.dispute.closed"
+
+
+def test_sandbox_state_file_survives_restart(tmp_path):
+    """A restarted sandbox with the same state file remembers objects and the clock."""
+    state = tmp_path / "sandbox.json"
+    with running_sandbox(state_file=str(state)) as sb:
+        c = stripe.StripeClient("sk_test_sandbox", base_addresses={"api": sb.url},
+                                max_network_retries=0)  # fmt: skip
+        cus = c.v1.customers.create(params={"email": "keep@x.example"})
+        later = sb.advance_clock(seconds=10 * DAY)
+    assert json.loads(state.read_text())["objects"][cus.id]["email"] == "keep@x.example"
+    with running_sandbox(state_file=str(state)) as sb:
+        c = stripe.StripeClient("sk_test_sandbox", base_addresses={"api": sb.url},
+                                max_network_retries=0)  # fmt: skip
+        assert c.v1.customers.retrieve(cus.id).email == "keep@x.example"
+        assert sb.now() >= later
