@@ -216,3 +216,31 @@ def test_sandbox_state_file_survives_restart(tmp_path):
                                 max_network_retries=0)  # fmt: skip
         assert c.v1.customers.retrieve(cus.id).email == "keep@x.example"
         assert sb.now() >= later
+
+
+def test_sandbox_hosted_invoice_page_pays(client, sandbox, member, http):
+    """The hosted invoice page of a failed renewal shows it open and takes a new card."""
+    sub_id = member("4000000000000341")
+    sub = client.v1.subscriptions.retrieve(sub_id)
+    sandbox.advance_clock(to=sub["items"].data[0].current_period_end + 60)
+    inv = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub_id).latest_invoice)
+    status, _, page = http("GET", inv.hosted_invoice_url)
+    assert status == 200 and "open" in page and "5.00 EUR" in page
+    status, _, page = http("POST", inv.hosted_invoice_url, {"card": "4000000000000002"})
+    assert status == 402 and "declined" in page
+    status, _, _ = http("POST", inv.hosted_invoice_url, {"card": "4242424242424242"})
+    assert status == 303
+    assert client.v1.invoices.retrieve(inv.id).status == "paid"
+    assert client.v1.subscriptions.retrieve(sub_id).status == "active"
+    payments = client.v1.invoice_payments.list(params={"invoice": inv.id}).data
+    assert payments[0].status == "paid" and payments[0].amount_paid == 500
+
+
+def test_sandbox_cli_help(capsys):
+    """``python -m stripe_sandbox --help`` documents its options."""
+    from stripe_sandbox.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "--webhook-url" in capsys.readouterr().out
