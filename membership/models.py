@@ -2,4 +2,7 @@
 
 from membership.accounts.models import User  # noqa: F401
 from membership.audit import AuditEntry  # noqa: F401
+from membership.billing.models import Membership, Plan, Price, StripeEvent  # noqa: F401
+from membership.ledger.models import LedgerEntry  # noqa: F401
 from membership.mail import MailJob  # noqa: F401
+from membership.perks.models import Perk, PerkGrant  # noqa: F401

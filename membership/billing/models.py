@@ -1,0 +1,144 @@
+"""The catalogue (plans and prices), memberships (one per Stripe subscription) and Stripe events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from membership.accounts.models import User
+from membership.extensions import db
+from membership.perks.models import Perk
+from membership.timeutil import UTCDateTime, utcnow
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+plan_perks = Table(
+    "plan_perks",
+    db.metadata,
+    Column("plan_id", ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("perk_id", ForeignKey("perks.id", ondelete="CASCADE"), primary_key=True),
+)
+
+INTERVALS = ("month", "year")
+
+
+class Plan(db.Model):
+    """A membership level readers can buy, monthly or yearly."""
+
+    __tablename__ = "plans"
+    __table_args__ = (CheckConstraint("minimum_amount >= 0", name="minimum_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Pay what you want: the reader names the amount, at least `minimum_amount` per interval.
+    pay_what_you_want: Mapped[bool] = mapped_column(Boolean, default=False)
+    minimum_amount: Mapped[int] = mapped_column(Integer, default=0)
+    trial_days: Mapped[int] = mapped_column(Integer, default=0)
+    stripe_product_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+    perks: Mapped[list[Perk]] = relationship(secondary=plan_perks, order_by=Perk.position)
+    prices: Mapped[list[Price]] = relationship(back_populates="plan", order_by="Price.interval")
+
+    def price_for(self, interval: str) -> Price | None:
+        """The active fixed price for `month` or `year`."""
+        return next((p for p in self.prices if p.interval == interval and p.active), None)
+
+
+class Price(db.Model):
+    """A fixed amount per interval; Stripe knows it by `lookup_key`."""
+
+    __tablename__ = "prices"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("interval IN ('month', 'year')", name="interval_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    interval: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    lookup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="prices")
+
+
+class Membership(db.Model):
+    """One Stripe subscription of one reader, mirrored from Stripe's own state."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
+    stripe_customer_id: Mapped[str] = mapped_column(String(255), index=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    interval: Mapped[str] = mapped_column(String(8), default="month")
+    amount: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Whether Stripe's latest invoice for the subscription is paid.
+    latest_invoice_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the unpaid renewal was issued; perks stay until then + the grace period.
+    past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+    plan: Mapped[Plan | None] = relationship()
+
+    LIVE_STATUSES = ("active", "trialing", "past_due")
+
+    @property
+    def is_live(self) -> bool:
+        """Active, trialing or past due: the reader is still a member."""
+        return self.status in self.LIVE_STATUSES
+
+
+class StripeEvent(db.Model):
+    """Every webhook event, stored once under Stripe's id before anything else happens."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100), index=True)
+    object_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime())
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_version: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # received → processed | ignored | failed (→ processed on a later retry or replay)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,268 @@
+"""The only module that talks to Stripe. It returns our own dataclasses, passes an idempotency key
+on every write, and turns every Stripe error into PaymentProviderError."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import stripe
+from flask import current_app
+
+from membership.billing.stripe_objects import (
+    Charge,
+    CheckoutSession,
+    Dispute,
+    Invoice,
+    PaymentIntent,
+    Subscription,
+)
+
+
+class PaymentProviderError(Exception):
+    """Stripe refused or could not be reached; the message is for logs, not readers."""
+
+
+class WebhookSignatureError(Exception):
+    """A webhook whose signature is missing, wrong or too old."""
+
+
+def client() -> stripe.StripeClient:
+    """A Stripe client for this app's key (and the sandbox's address when configured)."""
+    cached = current_app.extensions.get("membership.stripe_client")
+    if cached is None:
+        config = current_app.config
+        options: dict[str, Any] = {"max_network_retries": 2}
+        if config.get("STRIPE_API_BASE"):
+            options["base_addresses"] = {"api": config["STRIPE_API_BASE"]}
+        cached = stripe.StripeClient(config["STRIPE_SECRET_KEY"], **options)
+        current_app.extensions["membership.stripe_client"] = cached
+    return cached
+
+
+def _call(method, *args, **kwargs) -> dict[str, Any]:
+    """Call the SDK and return plain JSON; every Stripe failure becomes PaymentProviderError."""
+    try:
+        result = method(*args, **kwargs)
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    return result.to_dict() if hasattr(result, "to_dict") else result
+
+
+def _write(key: str) -> dict[str, Any]:
+    """Request options for a write: the idempotency key makes a retried call do nothing twice."""
+    return {"idempotency_key": key[:255]}
+
+
+def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
+    """Check Stripe's signature over the raw body (five-minute tolerance) and parse the event."""
+    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    if not signature or not secret:
+        raise WebhookSignatureError("missing signature")
+    try:
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=300)
+        event = json.loads(text)
+    except (UnicodeDecodeError, ValueError, stripe.SignatureVerificationError) as exc:
+        raise WebhookSignatureError(str(exc)) from exc
+    if not isinstance(event, dict) or not str(event.get("id", "")).startswith("evt_"):
+        raise WebhookSignatureError("not an event")
+    return event
+
+
+# --- customers, catalogue ----------------------------------------------------------------
+
+
+def create_customer(email: str, name: str, user_id: int) -> str:
+    """Create the Stripe customer for a reader; returns its id."""
+    params = {"email": email, "name": name, "metadata": {"user_id": str(user_id)}}
+    obj = _call(client().v1.customers.create, params=params, options=_write(f"customer-{user_id}"))
+    return obj["id"]
+
+
+def find_product(key: str) -> str | None:
+    """The product whose metadata names this catalogue key."""
+    for product in _paginate(client().v1.products, {"limit": 100, "active": True}):
+        if (product.get("metadata") or {}).get("key") == key:
+            return product["id"]
+    return None
+
+
+def upsert_product(product_id: str | None, key: str, name: str, description: str) -> str:
+    """Create or update a product for a plan; returns its id."""
+    params: dict[str, Any] = {"name": name, "metadata": {"key": key}}
+    if description:
+        params["description"] = description[:500]
+    if product_id:
+        return _call(client().v1.products.update, product_id, params=params)["id"]
+    return _call(client().v1.products.create, params=params, options=_write(f"product-{key}"))["id"]
+
+
+def price_by_lookup_key(lookup_key: str) -> dict[str, Any] | None:
+    """The active price with this lookup key, as plain JSON."""
+    found = _call(
+        client().v1.prices.list, params={"lookup_keys": [lookup_key], "active": True, "limit": 1}
+    )
+    data = found.get("data") or []
+    return data[0] if data else None
+
+
+def create_price(
+    product_id: str, lookup_key: str, amount: int, currency: str, interval: str
+) -> str:
+    """Create a recurring price under a lookup key; returns its id."""
+    params = {
+        "product": product_id,
+        "unit_amount": amount,
+        "currency": currency,
+        "recurring": {"interval": interval},
+        "lookup_key": lookup_key,
+        "transfer_lookup_key": True,
+    }
+    return _call(client().v1.prices.create, params=params, options=_write(f"price-{lookup_key}"))[
+        "id"
+    ]
+
+
+# --- checkout and portal ------------------------------------------------------------------
+
+
+def create_checkout_session(params: dict[str, Any], idempotency_key: str) -> CheckoutSession:
+    """Create a Checkout Session."""
+    obj = _call(
+        client().v1.checkout.sessions.create, params=params, options=_write(idempotency_key)
+    )
+    return CheckoutSession.from_stripe(obj)
+
+
+def retrieve_checkout_session(session_id: str) -> CheckoutSession:
+    """Read a Checkout Session."""
+    return CheckoutSession.from_stripe(_call(client().v1.checkout.sessions.retrieve, session_id))
+
+
+def create_portal_session(customer_id: str, return_url: str) -> str:
+    """A billing portal session's URL."""
+    params = {"customer": customer_id, "return_url": return_url}
+    return _call(client().v1.billing_portal.sessions.create, params=params)["url"]
+
+
+# --- subscriptions and invoices -----------------------------------------------------------
+
+
+def retrieve_subscription(subscription_id: str) -> Subscription:
+    """Read a subscription with its latest invoice."""
+    obj = _call(
+        client().v1.subscriptions.retrieve,
+        subscription_id,
+        params={"expand": ["latest_invoice"]},
+    )
+    return Subscription.from_stripe(obj)
+
+
+def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription:
+    """Cancel at period end, or resume."""
+    obj = _call(
+        client().v1.subscriptions.update,
+        subscription_id,
+        params={"cancel_at_period_end": cancel, "expand": ["latest_invoice"]},
+        options=_write(f"sub-{subscription_id}-cape-{int(cancel)}-{_now_bucket()}"),
+    )
+    return Subscription.from_stripe(obj)
+
+
+def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]:
+    """Every subscription (all statuses), newest first."""
+    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}
+    if created_gte:
+        params["created"] = {"gte": created_gte}
+    yield from (Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params))
+
+
+def retrieve_invoice(invoice_id: str) -> Invoice:
+    """Read an invoice."""
+    return Invoice.from_stripe(_call(client().v1.invoices.retrieve, invoice_id))
+
+
+def list_invoices(created_gte: int | None = None) -> Iterator[Invoice]:
+    """Every invoice, newest first."""
+    params: dict[str, Any] = {"limit": 100}
+    if created_gte:
+        params["created"] = {"gte": created_gte}
+    yield from (Invoice.from_stripe(o) for o in _paginate(client().v1.invoices, params))
+
+
+def invoice_payment_intent(invoice_id: str) -> str | None:
+    """The payment intent that paid an invoice (from its invoice payments)."""
+    found = _call(client().v1.invoice_payments.list, params={"invoice": invoice_id, "limit": 10})
+    for payment in found.get("data") or []:
+        if payment.get("status") == "paid":
+            return (payment.get("payment") or {}).get("payment_intent")
+    return None
+
+
+def invoice_for_payment_intent(payment_intent_id: str) -> str | None:
+    """The invoice a payment intent paid, if it paid one."""
+    found = _call(
+        client().v1.invoice_payments.list,
+        params={"payment": {"type": "payment_intent", "payment_intent": payment_intent_id}},
+    )
+    data = found.get("data") or []
+    if not data:
+        return None
+    invoice = data[0].get("invoice")
+    return invoice.get("id") if isinstance(invoice, dict) else invoice
+
+
+# --- payments, refunds, disputes ----------------------------------------------------------
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntent:
+    """Read a payment intent."""
+    return PaymentIntent.from_stripe(_call(client().v1.payment_intents.retrieve, payment_intent_id))
+
+
+def retrieve_charge(charge_id: str) -> Charge:
+    """Read a charge and every refund of it."""
+    obj = _call(client().v1.charges.retrieve, charge_id)
+    refunds = list(_paginate(client().v1.refunds, {"charge": charge_id, "limit": 100}))
+    return Charge.from_stripe(obj, refunds)
+
+
+def retrieve_dispute(dispute_id: str) -> Dispute:
+    """Read a dispute."""
+    return Dispute.from_stripe(_call(client().v1.disputes.retrieve, dispute_id))
+
+
+def refund_payment_intent(payment_intent_id: str, amount: int | None, key: str) -> str:
+    """Refund a payment (all of it when amount is None); returns the refund id."""
+    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    return _call(client().v1.refunds.create, params=params, options=_write(key))["id"]
+
+
+def retrieve_event(event_id: str) -> dict[str, Any]:
+    """Read an event as plain JSON (for replay)."""
+    return _call(client().v1.events.retrieve, event_id)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every object of a list endpoint, page by page."""
+    params = dict(params)
+    while True:
+        page = _call(service.list, params=params)
+        data = page.get("data") or []
+        yield from data
+        if not page.get("has_more") or not data:
+            return
+        params["starting_after"] = data[-1]["id"]
+
+
+def _now_bucket() -> int:
+    """The current minute: writes repeated within it share an idempotency key."""
+    return int(time.time() // 60)

@@ -1,0 +1,266 @@
+"""Our own small views of Stripe's objects, read from plain JSON (webhook payloads or the API).
+
+Every reader of Stripe data goes through these, so the current API's shapes are handled in one
+place: subscription periods live on the items; an invoice names its subscription under
+`parent.subscription_details`; a payment intent has `latest_charge`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from membership.timeutil import from_unix
+
+
+def _id(value: Any) -> str | None:
+    """An id from a field that is either an id or an expanded object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, str]:
+    """Metadata as a plain dict of strings."""
+    return {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A Stripe subscription's state."""
+
+    id: str
+    customer: str
+    status: str
+    price_id: str | None
+    product_id: str | None
+    interval: str
+    amount: int
+    currency: str
+    started_at: datetime
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    ended_at: datetime | None
+    trial_end: datetime | None
+    metadata: dict[str, str]
+    latest_invoice_id: str | None
+    latest_invoice_status: str | None
+    latest_invoice_created: datetime | None
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> Subscription:
+        """Read a subscription object (latest_invoice may be expanded)."""
+        items = (obj.get("items") or {}).get("data") or []
+        item = items[0] if items else {}
+        price = item.get("price") or {}
+        recurring = price.get("recurring") or {}
+        latest = obj.get("latest_invoice")
+        latest_obj = latest if isinstance(latest, dict) else {}
+        return cls(
+            id=obj["id"],
+            customer=_id(obj.get("customer")) or "",
+            status=obj.get("status") or "incomplete",
+            price_id=price.get("id"),
+            product_id=_id(price.get("product")),
+            interval=recurring.get("interval") or "month",
+            amount=int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1),
+            currency=(obj.get("currency") or price.get("currency") or "").lower(),
+            started_at=from_unix(obj.get("start_date") or obj.get("created")),
+            current_period_start=from_unix(item.get("current_period_start")),
+            current_period_end=from_unix(item.get("current_period_end")),
+            cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+            canceled_at=from_unix(obj.get("canceled_at")),
+            ended_at=from_unix(obj.get("ended_at")),
+            trial_end=from_unix(obj.get("trial_end")),
+            metadata=_meta(obj),
+            latest_invoice_id=_id(latest),
+            latest_invoice_status=latest_obj.get("status"),
+            latest_invoice_created=from_unix(latest_obj.get("created")),
+        )
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """A Stripe invoice's state."""
+
+    id: str
+    customer: str
+    subscription_id: str | None
+    subscription_metadata: dict[str, str]
+    status: str
+    amount_paid: int
+    currency: str
+    paid_at: datetime | None
+    created: datetime
+    billing_reason: str | None
+    hosted_invoice_url: str | None
+    number: str | None
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> Invoice:
+        """Read an invoice object in the current shape."""
+        parent = obj.get("parent") or {}
+        details = parent.get("subscription_details") or {}
+        transitions = obj.get("status_transitions") or {}
+        return cls(
+            id=obj["id"],
+            customer=_id(obj.get("customer")) or "",
+            subscription_id=_id(details.get("subscription")),
+            subscription_metadata={
+                str(k): str(v) for k, v in (details.get("metadata") or {}).items()
+            },
+            status=obj.get("status") or "draft",
+            amount_paid=int(obj.get("amount_paid") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            paid_at=from_unix(transitions.get("paid_at")),
+            created=from_unix(obj.get("created")),
+            billing_reason=obj.get("billing_reason"),
+            hosted_invoice_url=obj.get("hosted_invoice_url"),
+            number=obj.get("number"),
+        )
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    """A Stripe payment intent's state."""
+
+    id: str
+    status: str
+    amount_received: int
+    currency: str
+    customer: str | None
+    latest_charge: str | None
+    metadata: dict[str, str]
+    created: datetime
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> PaymentIntent:
+        """Read a payment intent object."""
+        return cls(
+            id=obj["id"],
+            status=obj.get("status") or "",
+            amount_received=int(obj.get("amount_received") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            customer=_id(obj.get("customer")),
+            latest_charge=_id(obj.get("latest_charge")),
+            metadata=_meta(obj),
+            created=from_unix(obj.get("created")),
+        )
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One refund of a charge."""
+
+    id: str
+    amount: int
+    currency: str
+    status: str
+    created: datetime
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> Refund:
+        """Read a refund object."""
+        return cls(
+            id=obj["id"],
+            amount=int(obj.get("amount") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            status=obj.get("status") or "",
+            created=from_unix(obj.get("created")),
+        )
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A charge, with its refunds when they were read."""
+
+    id: str
+    payment_intent: str | None
+    customer: str | None
+    amount: int
+    currency: str
+    receipt_url: str | None
+    created: datetime
+    refunds: tuple[Refund, ...] = field(default=())
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any], refunds: list[dict[str, Any]] = ()) -> Charge:
+        """Read a charge object (and a list of its refunds)."""
+        return cls(
+            id=obj["id"],
+            payment_intent=_id(obj.get("payment_intent")),
+            customer=_id(obj.get("customer")),
+            amount=int(obj.get("amount") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            receipt_url=obj.get("receipt_url"),
+            created=from_unix(obj.get("created")),
+            refunds=tuple(Refund.from_stripe(r) for r in refunds),
+        )
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A dispute's state."""
+
+    id: str
+    charge: str | None
+    payment_intent: str | None
+    amount: int
+    currency: str
+    status: str
+    created: datetime
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> Dispute:
+        """Read a dispute object."""
+        return cls(
+            id=obj["id"],
+            charge=_id(obj.get("charge")),
+            payment_intent=_id(obj.get("payment_intent")),
+            amount=int(obj.get("amount") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            status=obj.get("status") or "",
+            created=from_unix(obj.get("created")),
+        )
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """A Checkout Session's state."""
+
+    id: str
+    url: str | None
+    mode: str
+    status: str
+    payment_status: str
+    customer: str | None
+    customer_email: str | None
+    client_reference_id: str | None
+    subscription: str | None
+    payment_intent: str | None
+    amount_total: int
+    currency: str
+    metadata: dict[str, str]
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> CheckoutSession:
+        """Read a checkout session object."""
+        details = obj.get("customer_details") or {}
+        return cls(
+            id=obj["id"],
+            url=obj.get("url"),
+            mode=obj.get("mode") or "",
+            status=obj.get("status") or "",
+            payment_status=obj.get("payment_status") or "",
+            customer=_id(obj.get("customer")),
+            customer_email=obj.get("customer_email") or details.get("email"),
+            client_reference_id=obj.get("client_reference_id"),
+            subscription=_id(obj.get("subscription")),
+            payment_intent=_id(obj.get("payment_intent")),
+            amount_total=int(obj.get("amount_total") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            metadata=_meta(obj),
+        )

@@ -1,0 +1,23 @@
+"""Small database helpers shared by the domain modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from membership.extensions import db
+
+
+def insert_ignoring_duplicates(model, unique_column: str, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was new.
+
+    Safe under concurrency: a second writer of the same key waits for the first and then does
+    nothing, so retried and duplicated webhooks cannot write a row twice.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique_column])
+    )
+    return db.session.execute(statement).rowcount == 1

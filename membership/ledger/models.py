@@ -1,0 +1,63 @@
+"""The ledger: one row per money movement, keyed by the Stripe object that moved it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from membership.extensions import db
+from membership.timeutil import UTCDateTime, utcnow
+
+
+class EntryKind(enum.StrEnum):
+    """What kind of money movement a row records."""
+
+    membership = "membership"
+    gift = "gift"  # a one-time donation
+    monthly_gift = "monthly_gift"  # one paid invoice of a recurring donation
+    offline = "offline"  # recorded by staff: bank transfer, cash
+    refund = "refund"
+    dispute = "dispute"  # a dispute lost: the money went back to the card holder
+
+
+NEGATIVE_KINDS = (EntryKind.refund, EntryKind.dispute)
+
+
+class LedgerEntry(db.Model):
+    """Append-only: rows are inserted once per Stripe object and never updated.
+
+    Amounts are signed integers in minor units: payments positive, refunds and lost disputes
+    negative. `stripe_object_id` is unique, so a duplicated or replayed webhook cannot count twice.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind IN ('refund', 'dispute') AND amount < 0) "
+            "OR (kind NOT IN ('refund', 'dispute') AND amount > 0)",
+            name="amount_sign",
+        ),
+        Index("ix_ledger_entries_occurred_kind", "occurred_at", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EntryKind] = mapped_column(
+        Enum(EntryKind, native_enum=False, length=16, validate_strings=True)
+    )
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"), index=True)
+    # The Stripe object this row records: in_…, pi_…, re_…, dp_…, or offline_… for staff entries.
+    stripe_object_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # The payment a refund or dispute takes money back from, and the payment intent of a payment.
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    description: Mapped[str] = mapped_column(String(255), default="")
+    # Stripe's hosted invoice or receipt page, shown to the reader.
+    receipt_url: Mapped[str | None] = mapped_column(String(500))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
