@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from membership import mail
 from membership.accounts import services as accounts
-from membership.accounts.models import Role, User
 from membership.extensions import db
 
 users_cli = AppGroup("users", help="Accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 mail_cli = AppGroup("mail", help="Outgoing mail.")
 stripe_cli = AppGroup("stripe", help="Stripe: sandbox, catalogue sync, reconciliation.")
-
-DEMO_STAFF_EMAIL = "staff@example.org"
-
 
 def fail(message: str) -> None:
     """Stop the command with a clear message and exit status 1 (never a traceback)."""
@@ -52,51 +46,20 @@ def create_staff(email: str, admin: bool, password: str | None, name: str) -> No
 @click.option("--members", default=0, show_default=True, help="How many demo members to add.")
 @click.option("--once", is_flag=True, help="Do nothing when demo data exists already.")
 def demo_seed(members: int, once: bool) -> None:
-    """Load demo data: a staff account (its password printed once) and optional members."""
+    """Load demo data: catalogue, fundraiser, a staff account (password printed once), members."""
     if members < 0 or members > 1_000_000:
         fail("--members must be between 0 and 1,000,000")
-    staff = db.session.scalar(select(User).where(User.email == DEMO_STAFF_EMAIL))
-    if once and staff is not None:
+    from membership import demo
+
+    if once and demo.already_seeded():
         click.echo("Demo data already loaded; nothing to do.")
         return
-    created = []
-    if staff is None:
-        password = secrets.token_urlsafe(12)
-        accounts.create_staff(DEMO_STAFF_EMAIL, password, name="Demo Staff", admin=True)
-        created.append(("staff", password))
-    added = _seed_members(members)
+    summary = demo.seed(members=members, echo=click.echo)
     db.session.commit()
-    for _kind, password in created:
-        click.secho(
-            f"Staff sign-in: {DEMO_STAFF_EMAIL} / {password}  (shown once; keep it)", fg="green"
-        )
-    click.echo(f"Demo data loaded: {len(created)} staff account, {added} members.")
-
-
-def _seed_members(count: int) -> int:
-    """Add `count` verified demo members with a progress bar."""
-    if count == 0:
-        return 0
-    from membership.accounts.passwords import hash_password
-    from membership.timeutil import utcnow
-
-    shared_hash = hash_password(secrets.token_urlsafe(16))  # demo members cannot sign in
-    start = db.session.scalar(select(db.func.count(User.id))) or 0
-    with click.progressbar(range(count), label="Members") as bar:
-        for i in bar:
-            n = start + i + 1
-            db.session.add(
-                User(
-                    email=f"reader{n}@example.org",
-                    name=f"Reader {n}",
-                    password_hash=shared_hash,
-                    role=Role.member,
-                    verified_at=utcnow(),
-                )
-            )
-            if i % 1000 == 999:
-                db.session.flush()
-    return count
+    mail.send_committed()
+    for line in summary.secrets:
+        click.secho(line, fg="green")
+    click.echo("Demo data loaded: " + ", ".join(summary.parts) + ".")
 
 
 @mail_cli.command("send-pending")

@@ -1,0 +1,1 @@
+"""Benchmarks: each module has run(report) and compares the app with a bare Flask baseline."""
