@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every page and API."""
+    from membership.access import register as register_access
     from membership.accounts.views import bp as accounts_bp
     from membership.admin.views import bp as admin_bp
     from membership.main.views import bp as main_bp
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    register_access(app)  # article access: API, admin pages, demo page
 
 
 def register_commands(app: Flask) -> None:

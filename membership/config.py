@@ -88,6 +88,15 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 900),
         "COOKIE_DOMAIN": env.get("COOKIE_DOMAIN") or None,
+        # Ed25519 signing keys of access tokens, "kid:base64url-seed,…"; the first one signs.
+        "ACCESS_TOKEN_KEYS": env.get("ACCESS_TOKEN_KEYS") or "",
+        "CMS_ORIGINS": [
+            origin.strip().rstrip("/")
+            for origin in (env.get("CMS_ORIGINS") or "").split(",")
+            if origin.strip()
+        ],
+        "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
+        "ACCESS_COOKIE_SECURE": not insecure_cookies,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not insecure_cookies,

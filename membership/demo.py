@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import click
 from sqlalchemy import select
 
+from membership.access import demo as access_demo
 from membership.accounts import services as accounts
 from membership.accounts.models import Role, User
 from membership.extensions import db
@@ -67,6 +68,7 @@ def seed_members(summary: Summary, members: int, echo: Callable[[str], None]) ->
 
 # Run in order; each takes (summary, members, echo) and flushes, never commits.
 SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [seed_staff, seed_members]
+SEEDERS.append(access_demo.seed_access)  # article-access rules
 
 
 def seed(members: int = 0, echo: Callable[[str], None] = print) -> Summary:

@@ -1,5 +1,6 @@
 """Import every model module once, so that the metadata (and Alembic) sees all tables."""
 
+from membership.access.models import AccessRule, ApiKey, MeterRead  # noqa: F401
 from membership.accounts.models import User  # noqa: F401
 from membership.audit import AuditEntry  # noqa: F401
 from membership.billing.models import Membership, Plan, Price, StripeEvent  # noqa: F401

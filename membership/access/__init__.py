@@ -1,0 +1,16 @@
+"""Article access for the newsroom's CMS: rules, the access API, signed tokens and metering."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Mount the API at /api/v1, the staff pages at /admin/access, the demo page and commands."""
+    from membership.access import cli, demo, views
+    from membership.admin import access_views
+
+    app.register_blueprint(views.bp, url_prefix="/api/v1")
+    app.register_blueprint(access_views.bp, url_prefix="/admin/access")
+    app.register_blueprint(demo.bp, url_prefix="/demo")
+    cli.init_app(app)

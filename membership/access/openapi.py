@@ -1,0 +1,189 @@
+"""The OpenAPI 3 document of the article-access part of /api/v1."""
+
+from __future__ import annotations
+
+from membership.access.services import MAX_REF_LENGTH
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "title", "message"],
+            "properties": {
+                "status": {"type": "integer"},
+                "title": {"type": "string"},
+                "message": {"type": "string"},
+            },
+        }
+    },
+}
+
+
+def _error(description: str) -> dict:
+    """A JSON error response."""
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _ref(description: str, max_length: int = MAX_REF_LENGTH) -> dict:
+    """A short string parameter schema."""
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "description": description}
+
+
+ACCESS_ANSWER = {
+    "type": "object",
+    "required": ["allowed", "reason", "perks", "required_perk"],
+    "properties": {
+        "allowed": {"type": "boolean"},
+        "reason": {
+            "type": "string",
+            "enum": ["open", "perk", "metered", "meter_exhausted", "perk_required"],
+        },
+        "perks": {"type": "array", "items": {"type": "string"}},
+        "required_perk": {"type": ["string", "null"]},
+        "meter": {
+            "type": "object",
+            "required": ["limit", "used", "remaining"],
+            "properties": {
+                "limit": {"type": "integer", "minimum": 0},
+                "used": {"type": "integer", "minimum": 0},
+                "remaining": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+}
+
+
+def document(base_url: str) -> dict:
+    """The OpenAPI document, with this deployment's address as the server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Newsroom Members: article access",
+            "version": "1",
+            "description": "May this reader read this article? See docs/cms-integration.md.",
+        },
+        "servers": [{"url": base_url + "/api/v1"}],
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "accessToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cmsKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+        },
+        "paths": {
+            "/access": {
+                "get": {
+                    "operationId": "access",
+                    "summary": "Whether the reader may read an article, and why.",
+                    "security": [{}, {"session": []}, {"accessToken": []}, {"cmsKey": []}],
+                    "parameters": [
+                        {
+                            "name": "article",
+                            "in": "query",
+                            "required": True,
+                            "schema": _ref("The CMS's id, slug or URL path of the article."),
+                        },
+                        {
+                            "name": "perk",
+                            "in": "query",
+                            "schema": _ref("Ask about this perk instead of the rules.", 64),
+                        },
+                        {
+                            "name": "tag",
+                            "in": "query",
+                            "schema": {"type": "array", "maxItems": 20, "items": _ref("Tag")},
+                            "style": "form",
+                            "explode": True,
+                        },
+                        {
+                            "name": "peek",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["0", "1"]},
+                            "description": "1: report the meter without spending a free read.",
+                        },
+                        {
+                            "name": "member",
+                            "in": "query",
+                            "schema": {"type": "string", "pattern": "^[0-9]{1,10}$"},
+                            "description": "With X-API-Key: the reader's id.",
+                        },
+                        {
+                            "name": "email",
+                            "in": "query",
+                            "schema": _ref("With X-API-Key: the reader's e-mail.", 254),
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The answer.",
+                            "content": {"application/json": {"schema": ACCESS_ANSWER}},
+                        },
+                        "400": _error("Missing or bad parameter."),
+                        "401": _error("Bad access token or API key."),
+                        "404": _error("Unknown perk or member."),
+                    },
+                }
+            },
+            "/token": {
+                "get": {
+                    "operationId": "token",
+                    "summary": "The signed-in reader's access token (also set as a cookie).",
+                    "security": [{"session": []}],
+                    "responses": {
+                        "200": {
+                            "description": "A fresh token.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["token", "expires_at"],
+                                        "properties": {
+                                            "token": {"type": "string"},
+                                            "expires_at": {"type": "integer"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "401": _error("Not signed in."),
+                    },
+                }
+            },
+            "/keys": {
+                "get": {
+                    "operationId": "keys",
+                    "summary": "The public keys that verify access tokens (JWKS).",
+                    "responses": {
+                        "200": {
+                            "description": "A JSON Web Key Set.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["keys"],
+                                        "properties": {
+                                            "keys": {"type": "array", "items": {"type": "object"}}
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document.",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+    }

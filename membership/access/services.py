@@ -1,0 +1,358 @@
+"""Access decisions: which perk an article needs, whether a reader has it, and the free meter."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select
+
+from membership import audit
+from membership.access.models import AccessRule, ApiKey, MeterRead, RuleKind
+from membership.accounts.models import User
+from membership.extensions import db
+from membership.perks.models import Perk, PerkGrant
+from membership.timeutil import utcnow
+
+METER_WINDOW = timedelta(days=30)
+MAX_REF_LENGTH = 255
+API_KEY_PREFIX = "mk_"
+# A rule of a more specific kind wins over a less specific one.
+PRECEDENCE = {RuleKind.id: 0, RuleKind.slug: 1, RuleKind.tag: 2, RuleKind.path: 3}
+
+
+class AccessError(Exception):
+    """Bad input to an access operation; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an article needs: a perk slug, or None when it is open; and the rule that said so."""
+
+    perk: str | None
+    rule: str | None = None
+
+
+@dataclass
+class Meter:
+    """The free meter of a reader without the perk."""
+
+    limit: int
+    used: int
+    counted: bool = False  # whether this answer spent a free read
+
+    @property
+    def remaining(self) -> int:
+        """Free reads left in the window."""
+        return max(self.limit - self.used, 0)
+
+    def as_dict(self) -> dict[str, int]:
+        """The `meter` object of the API answer."""
+        return {"limit": self.limit, "used": self.used, "remaining": self.remaining}
+
+
+@dataclass
+class Decision:
+    """The answer to "may this reader read this article?"."""
+
+    allowed: bool
+    reason: str
+    perks: list[str]
+    required: str | None
+    meter: Meter | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """The JSON body of the API answer."""
+        body = {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "perks": self.perks,
+            "required_perk": self.required,
+        }
+        if self.meter is not None:
+            body["meter"] = self.meter.as_dict()
+        return body
+
+
+# --- references and rules --------------------------------------------------------------------
+
+
+def check_ref(value: str, what: str = "article") -> str:
+    """A CMS reference, stripped; refuses empty, overlong and control characters."""
+    value = (value or "").strip()
+    if not value:
+        raise AccessError(_l("%(what)s is required.", what=what))
+    if len(value) > MAX_REF_LENGTH:
+        raise AccessError(
+            _l("%(what)s is longer than %(max)s characters.", what=what, max=MAX_REF_LENGTH)
+        )
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+        raise AccessError(_l("%(what)s contains control characters.", what=what))
+    return value
+
+
+def normalize_path(value: str) -> str:
+    """A URL or path as a path without query, fragment or trailing slash ("/" stays "/")."""
+    parts = urlsplit(value)
+    path = parts.path or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return path.rstrip("/") or "/"
+
+
+def path_prefixes(path: str) -> list[str]:
+    """Every segment-wise prefix of a normalized path: /a/b → ["/", "/a", "/a/b"]."""
+    prefixes = ["/"]
+    current = ""
+    for segment in path.strip("/").split("/"):
+        if segment:
+            current += "/" + segment
+            prefixes.append(current)
+    return prefixes
+
+
+def normalize_rule_value(kind: RuleKind, value: str) -> str:
+    """How a rule's value is stored: paths normalized, everything else as typed."""
+    value = check_ref(value, "value")
+    return normalize_path(value) if kind == RuleKind.path else value
+
+
+def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Requirement:
+    """The perk an article needs by the rules: id/slug match, then tag, then longest path prefix.
+
+    One indexed query per call; rules change rarely but are read straight from the database, so
+    every process agrees the moment a rule is saved.
+    """
+    conditions = [
+        and_(AccessRule.kind.in_([RuleKind.id, RuleKind.slug]), AccessRule.value == article)
+    ]
+    if tags:
+        conditions.append(and_(AccessRule.kind == RuleKind.tag, AccessRule.value.in_(tags)))
+    if article.startswith("/") or "://" in article:
+        prefixes = path_prefixes(normalize_path(article))
+        conditions.append(and_(AccessRule.kind == RuleKind.path, AccessRule.value.in_(prefixes)))
+    rows = db.session.execute(
+        select(AccessRule.kind, AccessRule.value, Perk.slug)
+        .outerjoin(Perk, Perk.id == AccessRule.perk_id)
+        .where(or_(*conditions))
+    ).all()
+    if not rows:
+        return Requirement(None)
+    kind, value, slug = min(
+        rows, key=lambda row: (PRECEDENCE[RuleKind(row[0])], -len(row[1]), row[1])
+    )
+    return Requirement(slug, f"{RuleKind(kind).value}:{value}")
+
+
+def perk_exists(slug: str) -> bool:
+    """Whether a perk with this slug exists."""
+    return db.session.scalar(select(Perk.id).where(Perk.slug == slug)) is not None
+
+
+def perk_slugs(user_id: int, at: datetime | None = None) -> list[str]:
+    """The reader's active perk slugs in one light query (same rule as active_grants)."""
+    at = at or utcnow()
+    rows = db.session.scalars(
+        select(Perk.slug)
+        .join(PerkGrant, PerkGrant.perk_id == Perk.id)
+        .where(
+            PerkGrant.user_id == user_id,
+            PerkGrant.starts_at <= at,
+            or_(PerkGrant.ends_at.is_(None), PerkGrant.ends_at > at),
+            or_(PerkGrant.revoked_at.is_(None), PerkGrant.revoked_at > at),
+        )
+        .distinct()
+    )
+    return sorted(rows)
+
+
+# --- the meter ---------------------------------------------------------------------------------
+
+
+def meter_limit() -> int:
+    """Free premium articles per 30 days (METER_FREE_ARTICLES)."""
+    return max(int(current_app.config.get("METER_FREE_ARTICLES", 3)), 0)
+
+
+def account_meter(user_id: int, article: str, spend: bool, now: datetime | None = None) -> Meter:
+    """Count a signed-in reader's free reads; spend one on `article` when allowed and asked.
+
+    Opening the same article again within the window costs nothing.
+    """
+    now = now or utcnow()
+    since = now - METER_WINDOW
+    limit = meter_limit()
+    rows = db.session.execute(
+        select(MeterRead.article, func.count())
+        .where(MeterRead.user_id == user_id, MeterRead.read_at > since)
+        .group_by(MeterRead.article)
+    ).all()
+    read = {row[0] for row in rows}
+    meter = Meter(limit=limit, used=len(read))
+    if article in read:
+        meter.counted = True
+    elif spend and meter.used < limit:
+        db.session.add(MeterRead(user_id=user_id, article=article, read_at=now))
+        db.session.flush()
+        meter.used += 1
+        meter.counted = True
+    return meter
+
+
+def article_digest(article: str) -> str:
+    """A short digest naming an article inside the anonymous meter cookie."""
+    return hashlib.sha256(article.encode()).hexdigest()[:12]
+
+
+def anonymous_meter(
+    reads: list[tuple[str, int]], article: str, spend: bool, now: datetime | None = None
+) -> tuple[Meter, list[tuple[str, int]]]:
+    """The meter kept in a signed cookie: (digest, unix time) pairs; returns the new pairs."""
+    now = now or utcnow()
+    since = int((now - METER_WINDOW).timestamp())
+    limit = meter_limit()
+    current = [(d, t) for d, t in reads if t > since][-max(limit, 1) * 2 :]
+    digests = {d for d, _ in current}
+    meter = Meter(limit=limit, used=len(digests))
+    digest = article_digest(article)
+    if digest in digests:
+        meter.counted = True
+    elif spend and meter.used < limit:
+        current.append((digest, int(now.timestamp())))
+        meter.used += 1
+        meter.counted = True
+    return meter, current
+
+
+# --- the decision ------------------------------------------------------------------------------
+
+
+def decide(
+    required: str | None,
+    perks: list[str],
+    meter: Meter | None,
+) -> Decision:
+    """Combine the requirement, the reader's perks and the meter into one answer."""
+    if required is None:
+        return Decision(True, "open", perks, None)
+    if required in perks:
+        return Decision(True, "perk", perks, required)
+    if meter is not None and meter.counted:
+        return Decision(True, "metered", perks, required, meter)
+    if meter is not None and meter.limit > 0:
+        return Decision(False, "meter_exhausted", perks, required, meter)
+    return Decision(False, "perk_required", perks, required, meter)
+
+
+# --- rules, for staff --------------------------------------------------------------------------
+
+
+def list_rules() -> list[AccessRule]:
+    """Every rule, most specific kind first."""
+    rules = list(db.session.scalars(select(AccessRule)))
+    return sorted(rules, key=lambda r: (PRECEDENCE[r.kind], r.value))
+
+
+def add_rule(kind: RuleKind, value: str, perk: Perk | None, note: str, staff: User) -> AccessRule:
+    """Say which perk articles matching kind/value need (None: explicitly open)."""
+    value = normalize_rule_value(kind, value)
+    exists = db.session.scalar(
+        select(AccessRule.id).where(AccessRule.kind == kind, AccessRule.value == value)
+    )
+    if exists is not None:
+        raise AccessError(_l("A rule for that reference exists already."))
+    rule = AccessRule(
+        kind=kind,
+        value=value,
+        perk_id=perk.id if perk else None,
+        note=note.strip()[:255],
+        created_by_id=staff.id,
+    )
+    db.session.add(rule)
+    db.session.flush()
+    audit.record(
+        "access.rule_added", "access_rule", rule.id, actor_id=staff.id, kind=kind.value,
+        value=value, perk=perk.slug if perk else None,
+    )  # fmt: skip
+    return rule
+
+
+def delete_rule(rule: AccessRule, staff: User) -> None:
+    """Remove a rule: its articles fall back to less specific rules, or open."""
+    audit.record(
+        "access.rule_deleted", "access_rule", rule.id, actor_id=staff.id, kind=rule.kind.value,
+        value=rule.value,
+    )  # fmt: skip
+    db.session.delete(rule)
+    db.session.flush()
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 of a key: keys are long and random, so a fast hash is enough."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(name: str, admin: User) -> tuple[ApiKey, str]:
+    """A new key for a CMS; returns the row and the key itself, which is never shown again."""
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        name=name.strip()[:120] or "CMS",
+        prefix=key[:10],
+        key_hash=hash_key(key),
+        created_by_id=admin.id,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record("access.api_key_created", "api_key", row.id, actor_id=admin.id, name=row.name)
+    return row, key
+
+
+def revoke_api_key(row: ApiKey, admin: User) -> None:
+    """Stop a key from working, now."""
+    if row.revoked_at is not None:
+        return
+    row.revoked_at = utcnow()
+    db.session.flush()
+    audit.record("access.api_key_revoked", "api_key", row.id, actor_id=admin.id, name=row.name)
+
+
+def list_api_keys() -> list[ApiKey]:
+    """Every key, newest first."""
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def find_api_key(key: str) -> ApiKey | None:
+    """The active key row for a presented key, or None; marks when it was last used (hourly)."""
+    if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
+        return None
+    row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
+        row.last_used_at = now
+        db.session.flush()
+    return row
+
+
+def find_member(member_id: str | None, email: str | None) -> User | None:
+    """A reader by id or e-mail, for server-to-server questions; None when there is none."""
+    if member_id:
+        if not member_id.isdigit() or not 0 < int(member_id) < 2**31:
+            raise AccessError(_l("member must be a positive whole number."))
+        user = db.session.get(User, int(member_id))
+    else:
+        address = check_ref(email or "", "email").casefold()
+        user = db.session.scalar(select(User).where(User.email == address))
+    if user is None or user.deleted_at is not None:
+        return None
+    return user

@@ -1,0 +1,293 @@
+"""The CMS-facing API under /api/v1: access answers, access tokens, public keys, OpenAPI.
+
+All routes are GET (read-only, so CSRF does not apply). The one write a GET may make is spending
+a free metered read; browser navigations and sub-resource loads (img, iframe, script) never spend
+one, so another site cannot burn a reader's meter by linking to this endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import HTTPException
+
+from membership.access import openapi, services, tokens
+from membership.access.services import AccessError
+from membership.errors import render_error
+from membership.extensions import db
+
+bp = Blueprint("access_api", __name__)
+
+METER_COOKIE = "meter"
+MAX_TAGS = 20
+# Endpoints any origin may read without credentials.
+PUBLIC_ENDPOINTS = {"access_api.keys", "access_api.openapi_document"}
+
+
+class ApiError(HTTPException):
+    """A 4xx JSON error with a message for the CMS developer."""
+
+    def __init__(self, code: int, message: str, authenticate: bool = False) -> None:
+        super().__init__(description=message)
+        self.code = code
+        self.authenticate = authenticate
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    """Render our errors through the app's JSON error shape."""
+    response, status = render_error(error.code, error.description)
+    if error.authenticate:
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
+
+
+def _checked(value: str | None, what: str) -> str:
+    """A validated reference parameter, or a 400."""
+    try:
+        return services.check_ref(value or "", what)
+    except AccessError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+def _may_spend() -> bool:
+    """Whether this request may spend a free read: not a navigation, a sub-resource load, or a
+    peek. fetch()/XHR (Sec-Fetch-Dest: empty) and server-side clients (no Sec-Fetch-*) may."""
+    if request.args.get("peek") == "1":
+        return False
+    if request.headers.get("Sec-Fetch-Mode", "") == "navigate":
+        return False
+    return request.headers.get("Sec-Fetch-Dest", "empty") == "empty"
+
+
+def _meter_serializer() -> URLSafeSerializer:
+    """Signs the anonymous meter cookie."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="access-meter")
+
+
+def _anonymous_reads() -> list[tuple[str, int]]:
+    """The (digest, time) pairs of the anonymous meter cookie; empty when absent or forged."""
+    raw = request.cookies.get(METER_COOKIE)
+    if not raw or len(raw) > 2048:
+        return []
+    try:
+        data = _meter_serializer().loads(raw)
+    except BadSignature:
+        return []
+    if not isinstance(data, list):
+        return []
+    return [
+        (str(item[0]), int(item[1]))
+        for item in data
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[1], int)
+    ]
+
+
+def _reader():
+    """Who asks: ("key", user or None), ("token", claims), ("session", user) or ("anon", None)."""
+    api_key = request.headers.get("X-API-Key")
+    if api_key is not None:
+        if services.find_api_key(api_key.strip()) is None:
+            raise ApiError(401, _("That API key is unknown or revoked."))
+        member, email = request.args.get("member"), request.args.get("email")
+        if not member and not email:
+            return "key", None
+        try:
+            user = services.find_member(member, email)
+        except AccessError as exc:
+            raise ApiError(400, str(exc)) from exc
+        if user is None:
+            raise ApiError(404, _("There is no member with that id or e-mail."))
+        return "key", user
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _sep, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            raise ApiError(401, _("Use Authorization: Bearer <access token>."), True)
+        try:
+            return "token", tokens.verify(token.strip())
+        except tokens.InvalidAccessToken as exc:
+            raise ApiError(401, _("The access token is invalid or expired."), True) from exc
+    if current_user.is_authenticated:
+        return "session", current_user
+    return "anon", None
+
+
+@bp.get("/access")
+def access():
+    """May the reader behind the session, token or API key read `article` (or use `perk`)?"""
+    article = _checked(request.args.get("article"), "article")
+    tags = [_checked(tag, "tag") for tag in request.args.getlist("tag")]
+    if len(tags) > MAX_TAGS:
+        raise ApiError(400, _("At most %(n)s tags.", n=MAX_TAGS))
+    perk = request.args.get("perk")
+    if perk is not None:
+        perk = _checked(perk, "perk")
+        if not services.perk_exists(perk):
+            raise ApiError(404, _("There is no perk %(slug)s.", slug=perk))
+
+    kind, who = _reader()
+    if kind == "token":
+        user_id, perks = who.user_id, list(who.perks)
+    elif who is not None:
+        user_id, perks = who.id, services.perk_slugs(who.id)
+        if kind == "session":
+            g.access_perks = perks  # the token-cookie hook reuses them
+    else:
+        user_id, perks = None, []
+
+    required = perk if perk is not None else services.requirement(article, tags).perk
+    meter = None
+    new_anonymous_reads = None
+    if required is not None and required not in perks:
+        spend = _may_spend()
+        if user_id is not None:
+            meter = services.account_meter(user_id, article, spend)
+        elif kind == "anon":
+            reads = _anonymous_reads()
+            meter, updated = services.anonymous_meter(reads, article, spend)
+            if updated != reads:
+                new_anonymous_reads = updated
+    decision = services.decide(required, perks, meter)
+    db.session.commit()
+
+    response = jsonify(decision.as_dict())
+    response.headers["Cache-Control"] = "private, no-store"
+    response.vary.update(("Cookie", "Authorization", "X-API-Key"))
+    if new_anonymous_reads is not None:
+        response.set_cookie(
+            METER_COOKIE,
+            _meter_serializer().dumps([list(pair) for pair in new_anonymous_reads]),
+            max_age=int(services.METER_WINDOW.total_seconds()),
+            secure=current_app.config.get("ACCESS_COOKIE_SECURE", True),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+@bp.get("/token")
+def token():
+    """The signed-in reader's access token, also set as the `access_token` cookie."""
+    if not current_user.is_authenticated:
+        raise ApiError(401, _("Sign in first."))
+    perks = services.perk_slugs(current_user.id)
+    value, expires = tokens.issue(current_user.id, perks)
+    response = jsonify(token=value, expires_at=expires)
+    response.headers["Cache-Control"] = "no-store"
+    set_token_cookie(response, value, expires)
+    g.access_token_done = True
+    return response
+
+
+@bp.get("/keys")
+def keys():
+    """The public keys (JWKS) that verify access tokens offline."""
+    response = jsonify(tokens.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI document of /api/v1."""
+    return jsonify(openapi.document(current_app.config["BASE_URL"]))
+
+
+# --- CORS ------------------------------------------------------------------------------------
+
+
+@bp.after_request
+def _cors(response):
+    """Credentials only for the configured CMS origins; keys and the document for anyone."""
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin and origin.rstrip("/") in current_app.config.get("CMS_ORIGINS", ()):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+    else:
+        return response
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+# --- the access-token cookie -------------------------------------------------------------------
+
+
+def set_token_cookie(response, value: str, expires: int) -> None:
+    """Set `access_token` on COOKIE_DOMAIN: HttpOnly (the CMS reads it server-side), Lax."""
+    config = current_app.config
+    response.set_cookie(
+        tokens.COOKIE_NAME,
+        value,
+        max_age=max(expires - int(time.time()), 0),
+        domain=config.get("COOKIE_DOMAIN") or None,
+        secure=config.get("ACCESS_COOKIE_SECURE", True),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def clear_token_cookie(response) -> None:
+    """Remove `access_token` (sign-out)."""
+    response.delete_cookie(
+        tokens.COOKIE_NAME,
+        domain=current_app.config.get("COOKIE_DOMAIN") or None,
+        secure=current_app.config.get("ACCESS_COOKIE_SECURE", True),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def needs_renewal(claims: dict | None, user_id: int, perks: list[str], now: int) -> bool:
+    """Whether the cookie's token is missing, someone else's, stale in perks, or near expiry."""
+    if claims is None:
+        return True
+    ttl = int(current_app.config["ACCESS_TOKEN_TTL"])
+    expires = claims.get("exp")
+    return (
+        claims.get("sub") != str(user_id)
+        or claims.get("perks") != perks
+        or not isinstance(expires, int)
+        or expires - now < ttl // 3
+    )
+
+
+@bp.after_app_request
+def _sync_token_cookie(response):
+    """Keep the `access_token` cookie in step with the session: set at sign-in, renewed when perks
+    change or expiry nears, cleared at sign-out. Costs one indexed query for signed-in readers,
+    none when the access API already read their perks."""
+    if (
+        g.get("access_token_done")
+        or request.endpoint == "static"
+        or response.status_code >= 500
+        or "Authorization" in request.headers
+        or "X-API-Key" in request.headers
+    ):
+        return response
+    present = request.cookies.get(tokens.COOKIE_NAME)
+    if not current_user.is_authenticated:
+        if present is not None:
+            clear_token_cookie(response)
+        return response
+    perks = g.get("access_perks")
+    if perks is None:
+        perks = services.perk_slugs(current_user.id)
+    now = int(time.time())
+    if needs_renewal(tokens.peek(present) if present else None, current_user.id, perks, now):
+        value, expires = tokens.issue(current_user.id, perks)
+        set_token_cookie(response, value, expires)
+        response.vary.add("Cookie")
+        response.headers.setdefault("Cache-Control", "private")
+    return response
