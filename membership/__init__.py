@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -59,6 +60,19 @@ def register_extensions(app: Flask) -> None:
             select(User).where(User.session_token == session_token, User.deleted_at.is_(None))
         )
 
+    from flask_babel import format_date, format_datetime
+
+    from membership.money import format_money
+
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["dateformat"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["datetimeformat"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.globals["grace"] = timedelta(days=int(app.config.get("GRACE_DAYS", 7)))
+
     @app.context_processor
     def _site():
         return {
@@ -77,10 +91,15 @@ def register_blueprints(app: Flask) -> None:
     from membership.access import register as register_access
     from membership.accounts.views import bp as accounts_bp
     from membership.admin.views import bp as admin_bp
+    from membership.billing import handlers  # noqa: F401 - registers the webhook handlers
+    from membership.billing.views import bp as billing_bp
+    from membership.billing.webhooks import bp as webhooks_bp
     from membership.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_access(app)  # article access: API, admin pages, demo page
 

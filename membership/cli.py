@@ -17,6 +17,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 mail_cli = AppGroup("mail", help="Outgoing mail.")
 stripe_cli = AppGroup("stripe", help="Stripe: sandbox, catalogue sync, reconciliation.")
 
+
 def fail(message: str) -> None:
     """Stop the command with a clear message and exit status 1 (never a traceback)."""
     db.session.rollback()
@@ -87,5 +88,7 @@ def stripe_sandbox(host: str, port: int, webhook_url: str | None, state_file: st
 
 def init_app(app: Flask) -> None:
     """Attach the command groups."""
+    from membership.billing import cli as billing_cli  # noqa: F401 - adds the stripe commands
+
     for group in (users_cli, demo_cli, mail_cli, stripe_cli):
         app.cli.add_command(group)

@@ -111,6 +111,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN") or "10 per minute;100 per day",
         "RATE_LIMIT_REGISTER": env.get("RATE_LIMIT_REGISTER") or "5 per minute;50 per day",
         "RATE_LIMIT_RESET": env.get("RATE_LIMIT_RESET") or "5 per minute;50 per day",
+        "GRACE_DAYS": _int(env, "GRACE_DAYS", 7),
         "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
         "BABEL_DEFAULT_LOCALE": "en",

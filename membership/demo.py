@@ -12,6 +12,7 @@ from sqlalchemy import select
 from membership.access import demo as access_demo
 from membership.accounts import services as accounts
 from membership.accounts.models import Role, User
+from membership.billing import demo as billing_demo
 from membership.extensions import db
 
 DEMO_STAFF_EMAIL = "staff@example.org"
@@ -67,7 +68,12 @@ def seed_members(summary: Summary, members: int, echo: Callable[[str], None]) ->
 
 
 # Run in order; each takes (summary, members, echo) and flushes, never commits.
-SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [seed_staff, seed_members]
+SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
+    seed_staff,
+    billing_demo.seed_catalogue,
+    seed_members,
+    billing_demo.seed_paying_member,
+]
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 
 

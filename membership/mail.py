@@ -33,6 +33,9 @@ SUBJECTS = {
     "email_change": lazy_gettext("Confirm your new e-mail address"),
     "email_changed": lazy_gettext("Your e-mail address was changed"),
     "account_deleted": lazy_gettext("Your account was deleted"),
+    "membership_welcome": lazy_gettext("Welcome: your membership is active"),
+    "membership_ended": lazy_gettext("Your membership has ended"),
+    "payment_failed": lazy_gettext("Your membership payment failed"),
 }
 
 _PENDING = "membership.mail.pending"

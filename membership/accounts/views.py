@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from membership.accounts import forms, services
+from membership.accounts import forms, sections, services
 from membership.accounts.services import AccountError, WrongPassword
 from membership.accounts.tokens import InvalidToken
 from membership.extensions import db, limiter
@@ -175,6 +175,7 @@ def account():
         "accounts/account.html",
         empty_form=forms.EmptyForm(),
         profile_form=forms.ProfileForm(obj=current_user),
+        sections=sections.render_context(current_user),
     )
 
 
@@ -192,7 +193,10 @@ def update_profile():
         flash(_("Your details are saved."))
         return redirect(url_for("accounts.account"), 303)
     return render_template(
-        "accounts/account.html", empty_form=forms.EmptyForm(), profile_form=form
+        "accounts/account.html",
+        empty_form=forms.EmptyForm(),
+        profile_form=form,
+        sections=sections.render_context(current_user),
     ), 400
 
 

@@ -243,6 +243,22 @@ def refund_payment_intent(payment_intent_id: str, amount: int | None, key: str) 
     return _call(client().v1.refunds.create, params=params, options=_write(key))["id"]
 
 
+def list_refunds(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every refund (plain JSON), newest first."""
+    params: dict[str, Any] = {"limit": 100}
+    if created_gte:
+        params["created"] = {"gte": created_gte}
+    yield from _paginate(client().v1.refunds, params)
+
+
+def list_disputes(created_gte: int | None = None) -> Iterator[Dispute]:
+    """Every dispute, newest first."""
+    params: dict[str, Any] = {"limit": 100}
+    if created_gte:
+        params["created"] = {"gte": created_gte}
+    yield from (Dispute.from_stripe(o) for o in _paginate(client().v1.disputes, params))
+
+
 def retrieve_event(event_id: str) -> dict[str, Any]:
     """Read an event as plain JSON (for replay)."""
     return _call(client().v1.events.retrieve, event_id)

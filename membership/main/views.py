@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 from sqlalchemy import text
 
 from membership.extensions import db
@@ -12,8 +12,13 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def index():
-    """Plans, perks and the live fundraiser (filled in as those land)."""
-    return render_template("main/index.html")
+    """Plans, perks and the live fundraiser."""
+    from membership.billing.forms import CheckoutForm
+    from membership.billing.views import active_plans
+
+    return render_template(
+        "main/index.html", plans=active_plans(), form=CheckoutForm(ref=request.args.get("ref"))
+    )
 
 
 @bp.route("/healthz")

@@ -74,7 +74,7 @@ def test_demo_seed_prints_the_staff_password_once(app, runner):
     first = runner.invoke(args=["demo", "seed", "--members", "3", "--once"])
     assert first.exit_code == 0, first.output
     assert "Staff sign-in: staff@example.org / " in first.output
-    assert "Demo data loaded: 1 staff account, 3 members" in first.output
+    assert "Demo data loaded: 1 staff account, 4 perks and 3 plans, 3 members" in first.output
     again = runner.invoke(args=["demo", "seed", "--once"])
     assert "Staff sign-in" not in again.output
     password = first.output.split("staff@example.org / ")[1].split()[0]

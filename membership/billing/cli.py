@@ -1,0 +1,79 @@
+"""`flask stripe sync-plans | reconcile | replay`: thin wrappers over the billing services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy import select
+
+from membership.billing import events, reconcile, services
+from membership.billing import stripe_gateway as gateway
+from membership.billing.models import StripeEvent
+from membership.cli import fail, stripe_cli
+from membership.extensions import db
+
+
+def _bar(items, label):
+    """A click progress bar over a list."""
+    items = list(items)
+    with click.progressbar(items, label=f"{label:<14}") as bar:
+        yield from bar
+
+
+@stripe_cli.command("sync-plans")
+def sync_plans() -> None:
+    """Create or update products and prices in Stripe by lookup key (twice creates nothing)."""
+    try:
+        result = services.sync_plans(progress=lambda plans: _bar(plans, "Plans"))
+    except gateway.PaymentProviderError as exc:
+        fail(f"Stripe refused: {exc}")
+    db.session.commit()
+    click.echo(
+        f"Plans synced: {result.products_created} products created, "
+        f"{result.prices_created} prices created, {result.prices_linked} prices linked."
+    )
+
+
+@stripe_cli.command("reconcile")
+@click.option("--since", default=None, help="Only objects created since this date (YYYY-MM-DD).")
+def reconcile_command(since: str | None) -> None:
+    """Re-read subscriptions, invoices, refunds and disputes from Stripe; mend local state."""
+    start = None
+    if since:
+        try:
+            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            fail(f"--since must be a date such as 2026-01-31, not {since!r}")
+    try:
+        report = reconcile.reconcile(start, progress=_bar)
+    except gateway.PaymentProviderError as exc:
+        fail(f"Stripe refused: {exc}")
+    db.session.commit()
+    for line in report.differences:
+        click.echo(f"mended: {line}")
+    click.echo(
+        f"Reconciled {report.subscriptions} subscriptions, {report.invoices} paid invoices, "
+        f"{report.refunds} refunded charges, {report.disputes} disputes: "
+        f"{len(report.differences)} differences mended."
+    )
+
+
+@stripe_cli.command("replay")
+@click.argument("event_id")
+def replay(event_id: str) -> None:
+    """Process an event again (stored here, or fetched from Stripe); handlers are idempotent."""
+    if not event_id.startswith("evt_") or len(event_id) > 255:
+        fail("EVENT_ID looks like evt_…")
+    stored = db.session.scalar(select(StripeEvent).where(StripeEvent.id == event_id))
+    if stored is None:
+        try:
+            payload = gateway.retrieve_event(event_id)
+        except gateway.PaymentProviderError as exc:
+            fail(f"Stripe does not know {event_id}: {exc}")
+        stored = events.store(payload)
+    outcome = events.process(stored)
+    db.session.commit()
+    if outcome.status == "failed":
+        fail(f"{event_id} failed again: {stored.error}")
+    click.echo(f"{event_id} ({stored.type}): {outcome.status}.")

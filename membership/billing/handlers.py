@@ -1,0 +1,93 @@
+"""Webhook handlers for memberships and for the ledger's refunds and disputes.
+
+Each re-reads the object from Stripe (or reads a final state, such as a paid invoice), so the
+result never depends on the order in which events arrive.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from membership.accounts.models import User
+from membership.billing import services
+from membership.billing import stripe_gateway as gateway
+from membership.billing.events import data_object, on
+from membership.billing.stripe_objects import CheckoutSession, Invoice
+from membership.extensions import db
+from membership.ledger import services as ledger
+
+
+def _customer_user_id(customer_id: str | None) -> int | None:
+    """Our reader for a Stripe customer id."""
+    if not customer_id:
+        return None
+    return db.session.scalar(select(User.id).where(User.stripe_customer_id == customer_id))
+
+
+@on("checkout.session.completed", "checkout.session.async_payment_succeeded")
+def checkout_completed(event: dict) -> None:
+    """A membership Checkout finished: mirror its subscription."""
+    session = CheckoutSession.from_stripe(data_object(event))
+    if session.metadata.get("kind") != services.KIND or not session.subscription:
+        return
+    services.sync_subscription(gateway.retrieve_subscription(session.subscription))
+
+
+@on(
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.trial_will_end",
+)
+def subscription_changed(event: dict) -> None:
+    """Any change to a subscription: re-read it and mirror it."""
+    services.sync_subscription(gateway.retrieve_subscription(data_object(event)["id"]))
+
+
+@on("invoice.paid")
+def invoice_paid(event: dict) -> None:
+    """A paid invoice is final: record it, then mirror its subscription (it may have recovered)."""
+    invoice = Invoice.from_stripe(data_object(event))
+    services.record_invoice(invoice)
+    if invoice.subscription_id and invoice.subscription_metadata.get("kind", "membership") == (
+        services.KIND
+    ):
+        services.sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
+
+
+@on("invoice.payment_failed", "invoice.payment_action_required")
+def invoice_payment_failed(event: dict) -> None:
+    """A renewal failed: mirror the subscription (past_due) and tell the reader once."""
+    obj = data_object(event)
+    invoice = Invoice.from_stripe(obj)
+    if invoice.subscription_metadata.get("kind", services.KIND) != services.KIND:
+        return
+    services.payment_failed(invoice, int(obj.get("attempt_count") or 1))
+
+
+@on("charge.refunded", "charge.refund.updated", "refund.created", "refund.updated")
+def charge_refunded(event: dict) -> None:
+    """Money went back: add a ledger row per refund of the charge (re-read with all refunds)."""
+    obj = data_object(event)
+    charge_id = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
+    if not charge_id:
+        return
+    charge = gateway.retrieve_charge(charge_id)
+    ledger.record_refunds(charge, _customer_user_id(charge.customer))
+
+
+@on("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
+def dispute_changed(event: dict) -> None:
+    """A dispute moved: a lost one nets its payment in the ledger."""
+    dispute = gateway.retrieve_dispute(data_object(event)["id"])
+    ledger.record_dispute(dispute)
+
+
+@on("customer.deleted")
+def customer_deleted(event: dict) -> None:
+    """The Stripe customer is gone: forget the link (its subscriptions send their own events)."""
+    customer_id = data_object(event).get("id")
+    for user in db.session.scalars(select(User).where(User.stripe_customer_id == customer_id)):
+        user.stripe_customer_id = None

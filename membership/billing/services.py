@@ -1,0 +1,396 @@
+"""Memberships: joining through Checkout, mirroring Stripe's subscriptions, paid invoices.
+
+Every state change comes from Stripe's own objects (re-read from the API), through the same
+functions for webhooks, `stripe reconcile` and `stripe replay`: there is one way state changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from membership import audit
+from membership.accounts.models import User
+from membership.billing import stripe_gateway as gateway
+from membership.billing.models import Membership, Plan, Price
+from membership.billing.stripe_objects import Invoice, Subscription
+from membership.extensions import db
+from membership.ledger import services as ledger
+from membership.ledger.models import EntryKind
+from membership.mail import queue_mail
+from membership.money import MoneyError, format_money, to_minor
+from membership.perks.services import sync_membership_grants
+
+log = logging.getLogger(__name__)
+
+KIND = "membership"
+
+
+class CheckoutError(Exception):
+    """A join request that cannot go to Checkout; the message is safe to show."""
+
+
+class AlreadyMember(Exception):
+    """The reader has a live membership: send them to the billing portal instead."""
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+def lookup_key(price: Price) -> str:
+    """Stripe's lookup key for a price: stable across installs, new when the amount changes."""
+    return f"plan:{price.plan.slug}:{price.interval}:{price.amount}:{price.currency}"
+
+
+@dataclass
+class SyncResult:
+    """What sync_plans did."""
+
+    products_created: int = 0
+    prices_created: int = 0
+    prices_linked: int = 0
+
+
+def sync_price(price: Price, result: SyncResult | None = None) -> str:
+    """Make sure Stripe has this price (found by lookup key, else created); returns its id."""
+    result = result or SyncResult()
+    plan = price.plan
+    price.lookup_key = lookup_key(price)
+    found = gateway.price_by_lookup_key(price.lookup_key)
+    if found is not None:
+        if price.stripe_price_id != found["id"]:
+            result.prices_linked += 1
+        price.stripe_price_id = found["id"]
+        product = found.get("product")
+        plan.stripe_product_id = plan.stripe_product_id or (
+            product["id"] if isinstance(product, dict) else product
+        )
+        return price.stripe_price_id
+    ensure_product(plan, result)
+    price.stripe_price_id = gateway.create_price(
+        plan.stripe_product_id, price.lookup_key, price.amount, price.currency, price.interval
+    )
+    result.prices_created += 1
+    return price.stripe_price_id
+
+
+def ensure_product(plan: Plan, result: SyncResult | None = None) -> str:
+    """Make sure Stripe has a product for the plan; returns its id."""
+    if plan.stripe_product_id:
+        return plan.stripe_product_id
+    key = f"plan:{plan.slug}"
+    plan.stripe_product_id = gateway.find_product(key) or gateway.upsert_product(
+        None, key, plan.name, plan.description
+    )
+    if result is not None:
+        result.products_created += 1
+    return plan.stripe_product_id
+
+
+def sync_plans(progress=None) -> SyncResult:
+    """Create or update every active plan's product and prices in Stripe, idempotently."""
+    result = SyncResult()
+    plans = db.session.scalars(select(Plan).where(Plan.active).order_by(Plan.position)).all()
+    for plan in progress(plans) if progress else plans:
+        ensure_product(plan, result)
+        gateway.upsert_product(
+            plan.stripe_product_id, f"plan:{plan.slug}", plan.name, plan.description
+        )
+        for price in plan.prices:
+            if price.active:
+                sync_price(price, result)
+    db.session.flush()
+    return result
+
+
+# --- joining ------------------------------------------------------------------------------------
+
+
+def live_membership(user: User) -> Membership | None:
+    """The reader's active, trialing or past-due membership, if any."""
+    return db.session.scalar(
+        select(Membership)
+        .where(Membership.user_id == user.id, Membership.status.in_(Membership.LIVE_STATUSES))
+        .order_by(Membership.id.desc())
+    )
+
+
+def ensure_customer(user: User) -> str:
+    """The reader's Stripe customer id, created on first need."""
+    if not user.stripe_customer_id:
+        user.stripe_customer_id = gateway.create_customer(user.email, user.name, user.id)
+        db.session.flush()
+    return user.stripe_customer_id
+
+
+def checkout_amount(plan: Plan, interval: str, amount: str | None) -> tuple[int, Price | None]:
+    """The amount in minor units and the fixed price (None for pay-what-you-want)."""
+    if interval not in ("month", "year"):
+        raise CheckoutError("interval")
+    if plan.pay_what_you_want:
+        try:
+            minor = to_minor(amount or "", plan.currency, maximum=10_000_000)
+        except MoneyError as exc:
+            raise CheckoutError("amount") from exc
+        minimum = plan.minimum_amount * (12 if interval == "year" else 1)
+        if minor < minimum:
+            raise CheckoutError("minimum")
+        return minor, None
+    price = plan.price_for(interval)
+    if price is None:
+        raise CheckoutError("interval")
+    return price.amount, price
+
+
+def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, ref: str = "") -> str:
+    """Create a Checkout Session for a membership; returns its URL."""
+    if not plan.active:
+        raise CheckoutError("plan")
+    if live_membership(user) is not None:
+        raise AlreadyMember()
+    minor, price = checkout_amount(plan, interval, amount)
+    customer = ensure_customer(user)
+    if price is not None:
+        line_item = {"price": price.stripe_price_id or sync_price(price), "quantity": 1}
+    else:
+        line_item = {
+            "quantity": 1,
+            "price_data": {
+                "currency": plan.currency,
+                "unit_amount": minor,
+                "recurring": {"interval": interval},
+                "product": ensure_product(plan),
+            },
+        }
+    metadata = {"kind": KIND, "user_id": str(user.id), "plan": plan.slug, "ref": ref[:200]}
+    subscription_data: dict = {"metadata": metadata}
+    had_membership = db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))
+    if plan.trial_days and had_membership is None:
+        subscription_data["trial_period_days"] = plan.trial_days
+    base = current_app.config["BASE_URL"]
+    params = {
+        "mode": "subscription",
+        "customer": customer,
+        "client_reference_id": str(user.id),
+        "line_items": [line_item],
+        "metadata": metadata,
+        "subscription_data": subscription_data,
+        "allow_promotion_codes": True,
+        "success_url": f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base}/checkout/cancel?plan={plan.slug}",
+    }
+    # The same reader asking for the same thing within a minute gets the same session.
+    fingerprint = f"{user.id}:{plan.id}:{interval}:{minor}:{gateway._now_bucket()}"
+    key = "checkout-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    session = gateway.create_checkout_session(params, key)
+    audit.record("checkout.started", "user", user.id, actor_id=user.id, plan=plan.slug,
+                 interval=interval, amount=minor, session=session.id)  # fmt: skip
+    return session.url or ""
+
+
+def portal_url(user: User) -> str:
+    """A billing portal session for the reader."""
+    if not user.stripe_customer_id:
+        raise CheckoutError("no-customer")
+    return gateway.create_portal_session(
+        user.stripe_customer_id, current_app.config["BASE_URL"] + "/account"
+    )
+
+
+def set_cancel_at_period_end(membership: Membership, cancel: bool, actor: User) -> Membership:
+    """Cancel at the end of the paid period, or resume; mirrors Stripe's answer at once."""
+    subscription = gateway.set_cancel_at_period_end(membership.stripe_subscription_id, cancel)
+    audit.record(
+        "membership.cancel_at_period_end" if cancel else "membership.resumed",
+        "user", membership.user_id, actor_id=actor.id, membership=membership.id,
+    )  # fmt: skip
+    return sync_subscription(subscription) or membership
+
+
+# --- mirroring Stripe ---------------------------------------------------------------------------
+
+
+def is_membership(subscription: Subscription) -> bool:
+    """Whether a subscription is a membership (donations carry kind=donation)."""
+    return subscription.metadata.get("kind", KIND) == KIND
+
+
+def _owner(subscription: Subscription) -> User | None:
+    """The reader a subscription belongs to: by our metadata, else by Stripe customer."""
+    user_id = subscription.metadata.get("user_id")
+    if user_id and user_id.isdigit():
+        user = db.session.get(User, int(user_id))
+        if user is not None:
+            return user
+    if subscription.customer:
+        return db.session.scalar(
+            select(User).where(User.stripe_customer_id == subscription.customer)
+        )
+    return None
+
+
+def _plan_for(subscription: Subscription) -> Plan | None:
+    """The plan of a subscription: by metadata slug, else by price id."""
+    slug = subscription.metadata.get("plan")
+    if slug:
+        plan = db.session.scalar(select(Plan).where(Plan.slug == slug))
+        if plan is not None:
+            return plan
+    if subscription.price_id:
+        price = db.session.scalar(
+            select(Price).where(Price.stripe_price_id == subscription.price_id)
+        )
+        if price is not None:
+            return price.plan
+    if subscription.product_id:
+        return db.session.scalar(
+            select(Plan).where(Plan.stripe_product_id == subscription.product_id)
+        )
+    return None
+
+
+TRACKED = (
+    "status", "plan_id", "stripe_price_id", "interval", "amount", "currency",
+    "current_period_start", "current_period_end", "cancel_at_period_end", "canceled_at",
+    "ended_at", "trial_end", "latest_invoice_paid", "past_due_since",
+)  # fmt: skip
+
+
+def sync_subscription(subscription: Subscription) -> Membership | None:
+    """Mirror a subscription into its membership and recompute perks; None when it is not ours."""
+    if not is_membership(subscription):
+        return None
+    membership = db.session.scalar(
+        select(Membership).where(Membership.stripe_subscription_id == subscription.id)
+    )
+    before = {name: getattr(membership, name, None) for name in TRACKED}
+    if membership is None:
+        user = _owner(subscription)
+        if user is None:
+            log.warning("subscription %s has no known reader; skipped", subscription.id)
+            return None
+        if not user.stripe_customer_id:
+            user.stripe_customer_id = subscription.customer
+        membership = Membership(
+            user_id=user.id,
+            stripe_subscription_id=subscription.id,
+            stripe_customer_id=subscription.customer,
+            started_at=subscription.started_at,
+            status=subscription.status,
+            currency=subscription.currency,
+        )
+        db.session.add(membership)
+    unpaid = subscription.latest_invoice_status in ("open", "uncollectible")
+    plan = _plan_for(subscription)
+    membership.plan_id = plan.id if plan else membership.plan_id
+    membership.status = subscription.status
+    membership.stripe_price_id = subscription.price_id
+    membership.interval = subscription.interval
+    membership.amount = subscription.amount
+    membership.currency = subscription.currency
+    membership.started_at = subscription.started_at
+    membership.current_period_start = subscription.current_period_start
+    membership.current_period_end = subscription.current_period_end
+    membership.cancel_at_period_end = subscription.cancel_at_period_end
+    membership.canceled_at = subscription.canceled_at
+    membership.ended_at = subscription.ended_at
+    membership.trial_end = subscription.trial_end
+    membership.latest_invoice_paid = subscription.latest_invoice_status == "paid"
+    membership.past_due_since = subscription.latest_invoice_created if unpaid else None
+    db.session.flush()
+    db.session.refresh(membership, ["plan"])
+    changes = {
+        name: [_plain(before[name]), _plain(getattr(membership, name))]
+        for name in TRACKED
+        if before[name] != getattr(membership, name)
+    }
+    if changes:
+        audit.record("membership.synced", "user", membership.user_id,
+                     membership=membership.id, changes=changes)  # fmt: skip
+    sync_membership_grants(membership)
+    _notify(membership, before["status"])
+    return membership
+
+
+def _plain(value):
+    """A JSON-friendly value for the audit log."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _notify(membership: Membership, previous_status: str | None) -> None:
+    """Mail the reader about the transitions that matter, once each (dedupe keys)."""
+    user = membership.user
+    context = {"name": user.name, "plan": membership.plan.name if membership.plan else ""}
+    if membership.status in ("active", "trialing") and previous_status not in (
+        "active",
+        "trialing",
+    ):
+        queue_mail("membership_welcome", user.email, context, locale=user.locale,
+                   dedupe_key=f"welcome-{membership.id}")  # fmt: skip
+    if membership.status == "canceled" and previous_status != "canceled":
+        queue_mail("membership_ended", user.email, context, locale=user.locale,
+                   dedupe_key=f"ended-{membership.id}")  # fmt: skip
+
+
+def record_invoice(invoice: Invoice) -> bool:
+    """Add a paid membership invoice to the ledger (once); True when the row is new."""
+    if invoice.status != "paid" or invoice.amount_paid <= 0 or not invoice.subscription_id:
+        return False
+    if invoice.subscription_metadata.get("kind", KIND) != KIND:
+        return False
+    membership = db.session.scalar(
+        select(Membership).where(Membership.stripe_subscription_id == invoice.subscription_id)
+    )
+    if membership is None:
+        membership = sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
+        if membership is None:
+            return False
+    plan_name = membership.plan.name if membership.plan else "Membership"
+    row = ledger.record(
+        EntryKind.membership,
+        invoice.amount_paid,
+        invoice.currency,
+        invoice.id,
+        invoice.paid_at or invoice.created,
+        user_id=membership.user_id,
+        membership_id=membership.id,
+        payment_intent_id=gateway.invoice_payment_intent(invoice.id),
+        description=f"{plan_name} ({membership.interval})",
+        receipt_url=invoice.hosted_invoice_url,
+    )
+    return row is not None
+
+
+def resolve_invoice_payment(payment_intent_id: str) -> None:
+    """Ledger origin resolver: record the membership invoice a payment intent paid."""
+    invoice_id = gateway.invoice_for_payment_intent(payment_intent_id)
+    if invoice_id:
+        record_invoice(gateway.retrieve_invoice(invoice_id))
+
+
+ledger.ORIGIN_RESOLVERS.append(resolve_invoice_payment)
+
+
+def payment_failed(invoice: Invoice, attempt: int) -> None:
+    """Tell the reader a renewal failed (once per attempt) and mirror the subscription."""
+    if not invoice.subscription_id:
+        return
+    membership = sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
+    if membership is None:
+        return
+    user = membership.user
+    queue_mail(
+        "payment_failed",
+        user.email,
+        {
+            "name": user.name,
+            "amount": format_money(membership.amount, membership.currency),
+            "account_url": current_app.config["BASE_URL"] + "/account",
+        },
+        locale=user.locale,
+        dedupe_key=f"payment-failed-{invoice.id}-{attempt}",
+    )

@@ -1,0 +1,174 @@
+"""Joining: plans, Checkout, the return pages, the billing portal, cancel and resume."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from membership.accounts import sections
+from membership.accounts.forms import EmptyForm
+from membership.billing import services
+from membership.billing.forms import CheckoutForm
+from membership.billing.models import Membership, Plan
+from membership.billing.stripe_gateway import PaymentProviderError
+from membership.extensions import db
+from membership.ledger.models import LedgerEntry
+from membership.perks.services import active_grants
+
+bp = Blueprint("billing", __name__)
+log = logging.getLogger(__name__)
+
+
+def active_plans() -> list[Plan]:
+    """The plans readers can buy, in display order."""
+    return list(
+        db.session.scalars(select(Plan).where(Plan.active).order_by(Plan.position, Plan.id))
+    )
+
+
+@bp.route("/plans")
+def plans():
+    """The plans and what each opens."""
+    return render_template(
+        "billing/plans.html", plans=active_plans(), form=CheckoutForm(ref=request.args.get("ref"))
+    )
+
+
+CHECKOUT_ERRORS = {
+    "interval": lambda: _("Choose monthly or yearly."),
+    "amount": lambda: _("Enter an amount, such as 5 or 7.50."),
+    "minimum": lambda: _("That is below this plan's minimum."),
+    "plan": lambda: _("This plan is not available."),
+    "no-customer": lambda: _("You have no payments to manage yet."),
+}
+
+
+@bp.post("/plans/<slug>/checkout")
+def checkout(slug: str):
+    """303 to Stripe Checkout; anonymous readers register or sign in first and come back."""
+    plan = db.session.scalar(select(Plan).where(Plan.slug == slug, Plan.active))
+    if plan is None:
+        abort(404)
+    if not current_user.is_authenticated:
+        flash(_("Create an account or sign in, then choose your plan again."))
+        return redirect(
+            url_for("accounts.register", next=url_for("billing.plans") + f"#plan-{slug}"), 303
+        )
+    form = CheckoutForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        problem = "amount" if form.amount.errors else "interval"
+        flash(CHECKOUT_ERRORS[problem](), "error")
+        return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
+    try:
+        url = services.start_checkout(
+            current_user, plan, form.interval.data, form.amount.data, form.ref.data or ""
+        )
+    except services.AlreadyMember:
+        db.session.rollback()
+        flash(_("You are a member already: change your plan here."))
+        return _to_portal()
+    except services.CheckoutError as exc:
+        db.session.rollback()
+        flash(CHECKOUT_ERRORS.get(str(exc), CHECKOUT_ERRORS["plan"])(), "error")
+        return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
+    except PaymentProviderError:
+        db.session.rollback()
+        log.exception("checkout for %s failed", slug)
+        flash(_("Payments are unavailable for a moment. Please try again."), "error")
+        return redirect(url_for("billing.plans"), 303)
+    db.session.commit()
+    return redirect(url, 303)
+
+
+@bp.route("/checkout/success")
+@login_required
+def checkout_success():
+    """Says "confirming" until Stripe's webhook has arrived; grants nothing by itself."""
+    membership = services.live_membership(current_user)
+    return render_template("billing/success.html", membership=membership)
+
+
+@bp.route("/checkout/cancel")
+def checkout_cancel():
+    """The reader left Checkout without paying."""
+    return render_template("billing/cancel.html")
+
+
+@bp.post("/account/billing-portal")
+@login_required
+def billing_portal():
+    """303 to Stripe's billing portal."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return _to_portal()
+
+
+def _to_portal():
+    """Redirect to a new billing portal session, or back with a message."""
+    try:
+        url = services.portal_url(current_user)
+    except services.CheckoutError:
+        flash(CHECKOUT_ERRORS["no-customer"](), "error")
+        return redirect(url_for("billing.plans"), 303)
+    except PaymentProviderError:
+        log.exception("billing portal failed")
+        flash(_("Payments are unavailable for a moment. Please try again."), "error")
+        return redirect(url_for("accounts.account"), 303)
+    return redirect(url, 303)
+
+
+@bp.post("/account/membership/<int:membership_id>/<any(cancel, resume):action>")
+@login_required
+def change_membership(membership_id: int, action: str):
+    """Cancel at the end of the paid period, or undo that."""
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.user_id != current_user.id or not membership.is_live:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.set_cancel_at_period_end(membership, action == "cancel", current_user)
+    except PaymentProviderError:
+        db.session.rollback()
+        log.exception("cancel/resume failed")
+        flash(_("Payments are unavailable for a moment. Please try again."), "error")
+        return redirect(url_for("accounts.account"), 303)
+    db.session.commit()
+    if action == "cancel":
+        flash(_("Your membership will end with the paid period. You can resume it until then."))
+    else:
+        flash(_("Your membership continues. Thank you!"))
+    return redirect(url_for("accounts.account"), 303)
+
+
+def account_section(user) -> dict:
+    """The membership part of the account page."""
+    memberships = list(
+        db.session.scalars(
+            select(Membership).where(Membership.user_id == user.id).order_by(Membership.id.desc())
+        )
+    )
+    payments = list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.user_id == user.id)
+            .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
+            .limit(50)
+        )
+    )
+    return {
+        "membership": next((m for m in memberships if m.is_live), None),
+        "past": [m for m in memberships if not m.is_live],
+        "grants": active_grants(user.id),
+        "payments": payments,
+        "form": EmptyForm(),
+    }
+
+
+sections.register("billing/_account_membership.html", account_section)

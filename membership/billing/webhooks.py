@@ -1,0 +1,29 @@
+"""POST /webhooks/stripe: verify the raw body, store the event once, process it, answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from membership.billing import events, stripe_gateway
+from membership.extensions import csrf, db, limiter
+
+bp = Blueprint("webhooks", __name__)
+
+MAX_BODY = 1024 * 1024  # Stripe's events are far smaller
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt  # authenticated by Stripe's signature, not by a cookie
+@limiter.exempt
+def stripe_webhook():
+    """2xx once the event is stored (duplicates too); 400 with nothing stored on a bad signature."""
+    if (request.content_length or 0) > MAX_BODY:
+        return jsonify(error={"status": 413, "message": "payload too large"}), 413
+    payload = request.get_data(cache=False)
+    try:
+        event = stripe_gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
+    except stripe_gateway.WebhookSignatureError as exc:
+        return jsonify(error={"status": 400, "message": f"invalid signature: {exc}"}), 400
+    outcome = events.receive(event)
+    db.session.commit()
+    return jsonify(received=True, status=outcome.status), outcome.http_status

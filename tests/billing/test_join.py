@@ -1,0 +1,144 @@
+"""Joining: from the plan's button through Stripe Checkout and the webhooks to the perks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from membership.extensions import db
+from membership.ledger.models import LedgerEntry
+from membership.perks.services import active_perk_slugs
+from tests.billing.conftest import join, membership_of
+
+
+def ledger_rows(app):
+    with app.app_context():
+        return [
+            (e.kind.value, e.amount, e.currency)
+            for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.id))
+        ]
+
+
+def test_join_pay_and_get_perks(app, reader, client, auth, stripe_world, mailbox):
+    url = join(auth, "supporter", "month")
+    assert url.startswith(stripe_world.sandbox.url)
+
+    # Back from Checkout before the webhook: nothing granted, the page is "confirming".
+    stripe_world.pay(url)
+    page = client.get("/checkout/success?session_id=x").get_data(as_text=True)
+    assert "We are confirming your payment" in page
+    assert membership_of(app, reader) is None
+
+    stripe_world.deliver()
+    membership = membership_of(app, reader)
+    assert (membership.status, membership.amount, membership.currency) == ("active", 500, "eur")
+    with app.app_context():
+        assert active_perk_slugs(reader) == ["ad-free", "members-only-articles"]
+    assert ledger_rows(app) == [("membership", 500, "eur")]
+
+    page = client.get("/checkout/success").get_data(as_text=True)
+    assert "Welcome, member!" in page
+    account = client.get("/account").get_data(as_text=True)
+    assert "Supporter" in account and "€5.00" in account
+    assert "Renews on" in account
+    assert 'data-perk="members-only-articles"' in account
+    assert "Invoice" in account  # link to the hosted invoice
+    welcome = mailbox.to("reader@example.org")
+    assert [m["Subject"] for m in welcome].count("Welcome: your membership is active") == 1
+
+
+def test_yearly_price(app, reader, auth, stripe_world):
+    stripe_world.pay(join(auth, "supporter", "year"))
+    stripe_world.deliver()
+    membership = membership_of(app, reader)
+    assert (membership.interval, membership.amount) == ("year", 5000)
+
+
+def test_pay_what_you_want(app, reader, auth, stripe_world):
+    stripe_world.pay(join(auth, "solidarity", "month", amount="7,50"))
+    stripe_world.deliver()
+    membership = membership_of(app, reader)
+    assert (membership.amount, membership.status) == (750, "active")
+    with app.app_context():
+        assert active_perk_slugs(reader) == ["members-only-articles"]
+
+
+def test_pay_what_you_want_refuses_bad_amounts(app, reader, auth, client, stripe_world):
+    for amount, message in [
+        ("2", "below this plan"),
+        ("abc", "Enter an amount"),
+        ("-5", "Enter an amount"),
+        ("3.333", "Enter an amount"),
+        ("9" * 30, "Enter an amount"),
+        ("", "Enter an amount"),
+    ]:
+        response = auth.post(
+            "/plans/solidarity/checkout",
+            {"interval": "month", "amount": amount},
+            form_page="/plans",
+        )
+        assert response.status_code == 303
+        assert "/plans" in response.headers["Location"]
+        assert message in client.get("/plans").get_data(as_text=True)
+    assert stripe_world.sandbox.events() == []
+
+
+def test_trial_plan(app, reader, auth, stripe_world):
+    stripe_world.pay(join(auth, "insider", "month"))
+    stripe_world.deliver()
+    membership = membership_of(app, reader)
+    assert membership.status == "trialing"
+    assert ledger_rows(app) == []  # nothing paid yet
+    with app.app_context():
+        assert len(active_perk_slugs(reader)) == 4
+
+
+def test_anonymous_reader_registers_first(app, catalogue, client, auth):
+    response = auth.post("/plans/supporter/checkout", {"interval": "month"}, form_page="/plans")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/register?next=")
+
+
+def test_unknown_plan_and_bad_interval(app, reader, auth, client):
+    assert (
+        auth.post("/plans/nope/checkout", {"interval": "month"}, form_page="/plans").status_code
+        == 404
+    )
+    response = auth.post("/plans/supporter/checkout", {"interval": "weekly"}, form_page="/plans")
+    assert response.status_code == 303
+    assert "Choose monthly or yearly" in client.get("/plans").get_data(as_text=True)
+
+
+def test_checkout_needs_csrf(app, reader, client):
+    assert client.post("/plans/supporter/checkout", data={"interval": "month"}).status_code == 400
+
+
+def test_member_is_sent_to_the_portal_instead_of_paying_twice(app, reader, auth, stripe_world):
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    response = auth.post("/plans/insider/checkout", {"interval": "month"}, form_page="/plans")
+    assert response.status_code == 303
+    assert "/p/session/" in response.headers["Location"]  # the billing portal
+
+
+def test_declined_card_grants_nothing(app, reader, auth, stripe_world):
+    import stripe_sandbox.errors as sandbox_errors
+
+    url = join(auth)
+    with pytest.raises(sandbox_errors.StripeError, match="declined"):
+        stripe_world.pay(url, card="4000000000000002")
+    stripe_world.deliver()
+    assert membership_of(app, reader) is None
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 0
+
+
+def test_billing_portal(app, reader, auth, stripe_world):
+    response = auth.post("/account/billing-portal", form_page="/account")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/plans"  # no payments yet
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    response = auth.post("/account/billing-portal", form_page="/account")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(stripe_world.sandbox.url + "/p/session/")
