@@ -124,19 +124,23 @@ def normalize_rule_value(kind: RuleKind, value: str) -> str:
 
 
 def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Requirement:
-    """The perk an article needs by the rules: id/slug match, then tag, then longest path prefix.
+    """The perk an article needs by the rules: id, then slug (the ref itself or a URL's last
+    segment), then tag, then the longest path prefix.
 
     One indexed query per call; rules change rarely but are read straight from the database, so
     every process agrees the moment a rule is saved.
     """
-    conditions = [
-        and_(AccessRule.kind.in_([RuleKind.id, RuleKind.slug]), AccessRule.value == article)
-    ]
+    slugs = [article]
+    conditions = []
+    if article.startswith("/") or "://" in article:
+        path = normalize_path(article)
+        prefixes = path_prefixes(path)
+        conditions.append(and_(AccessRule.kind == RuleKind.path, AccessRule.value.in_(prefixes)))
+        slugs.append(path.rsplit("/", 1)[-1])  # a URL's last segment is the article's slug
+    conditions.append(and_(AccessRule.kind == RuleKind.id, AccessRule.value == article))
+    conditions.append(and_(AccessRule.kind == RuleKind.slug, AccessRule.value.in_(slugs)))
     if tags:
         conditions.append(and_(AccessRule.kind == RuleKind.tag, AccessRule.value.in_(tags)))
-    if article.startswith("/") or "://" in article:
-        prefixes = path_prefixes(normalize_path(article))
-        conditions.append(and_(AccessRule.kind == RuleKind.path, AccessRule.value.in_(prefixes)))
     rows = db.session.execute(
         select(AccessRule.kind, AccessRule.value, Perk.slug)
         .outerjoin(Perk, Perk.id == AccessRule.perk_id)
@@ -271,7 +275,7 @@ def add_rule(kind: RuleKind, value: str, perk: Perk | None, note: str, staff: Us
         kind=kind,
         value=value,
         perk_id=perk.id if perk else None,
-        note=note.strip()[:255],
+        note=(note or "").strip()[:255],
         created_by_id=staff.id,
     )
     db.session.add(rule)

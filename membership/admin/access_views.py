@@ -34,7 +34,7 @@ def rules():
             perk = db.session.scalar(select(Perk).where(Perk.slug == form.perk.data))
         try:
             services.add_rule(
-                RuleKind(form.kind.data), form.value.data, perk, form.note.data, current_user
+                RuleKind(form.kind.data), form.value.data, perk, form.note.data or "", current_user
             )
         except services.AccessError as exc:
             db.session.rollback()
