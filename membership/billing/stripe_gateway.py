@@ -48,6 +48,10 @@ def _call(method, *args, **kwargs) -> dict[str, Any]:
         result = method(*args, **kwargs)
     except stripe.StripeError as exc:
         raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    # Stripe's own JSON as sent: plain types only (to_dict() would hold Decimals).
+    response = getattr(result, "last_response", None)
+    if response is not None:
+        return json.loads(response.body)
     return result.to_dict() if hasattr(result, "to_dict") else result
 
 

@@ -1,0 +1,80 @@
+"""Property: any order and any repetition of a membership's events ends in the same state."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+
+from membership.audit import AuditEntry
+from membership.billing.models import Membership, StripeEvent
+from membership.extensions import db
+from membership.ledger.models import LedgerEntry
+from membership.mail import MailJob
+from membership.perks.models import PerkGrant
+from tests.billing.conftest import join
+
+
+def final_state(app):
+    """What a reader and staff would see: the membership, the ledger, the perk grants."""
+    with app.app_context():
+        memberships = [
+            (m.stripe_subscription_id, m.status, m.amount, m.current_period_end,
+             m.cancel_at_period_end, m.past_due_since)
+            for m in db.session.scalars(select(Membership))
+        ]  # fmt: skip
+        entries = sorted(
+            (e.kind.value, e.amount, e.stripe_object_id)
+            for e in db.session.scalars(select(LedgerEntry))
+        )
+        grants = sorted(
+            (g.perk_id, g.starts_at, g.ends_at, g.revoked_at)
+            for g in db.session.scalars(select(PerkGrant))
+        )
+        mails = sorted(j.dedupe_key for j in db.session.scalars(select(MailJob)) if j.dedupe_key)
+    return memberships, entries, grants, mails
+
+
+def forget_deliveries(app):
+    """Undo everything the events did, keeping the reader and the catalogue."""
+    with app.app_context():
+        for model in (PerkGrant, LedgerEntry, Membership, StripeEvent, MailJob, AuditEntry):
+            db.session.execute(delete(model))
+        db.session.commit()
+
+
+def test_any_order_and_repetition_gives_the_same_state(app, reader, auth, stripe_world):
+    # Join, renew once, cancel at the period's end, and let it end: every event Stripe sent.
+    stripe_world.pay(join(auth))
+    stripe_world.advance(days=31)
+    events = stripe_world.new_events()
+    assert len(events) > 10
+    stripe_world.deliver(events)
+    with app.app_context():
+        membership_id = db.session.scalar(select(Membership.id))
+    auth.post(f"/account/membership/{membership_id}/cancel", form_page="/account")
+    stripe_world.advance(days=40)
+    events = events + stripe_world.new_events()
+    forget_deliveries(app)
+    stripe_world.deliver(events)
+    expected = final_state(app)
+    assert expected[0][0][1] == "canceled"
+    assert [kind for kind, _, _ in expected[1]] == ["membership", "membership"]
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        order=st.permutations(events),
+        repeats=st.lists(st.integers(min_value=0, max_value=len(events) - 1), max_size=15),
+    )
+    def check(order, repeats):
+        forget_deliveries(app)
+        delivery = list(order) + [order[i] for i in repeats]
+        for event in delivery:
+            assert stripe_world.post(event).status_code == 200
+        assert final_state(app) == expected
+
+    check()

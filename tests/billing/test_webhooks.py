@@ -1,0 +1,163 @@
+"""The webhook endpoint as Stripe sees it: signatures, duplicates, failures and retries."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import stripe
+from sqlalchemy import func, select
+
+from membership.billing import events
+from membership.billing.models import StripeEvent
+from membership.extensions import db
+from membership.ledger.models import LedgerEntry
+from membership.timeutil import utcnow
+from tests.billing.conftest import join
+
+
+def stored(app):
+    with app.app_context():
+        return {
+            e.id: (e.type, e.status, e.attempts) for e in db.session.scalars(select(StripeEvent))
+        }
+
+
+def ledger_total(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)))
+
+
+def fake_event(event_type="invoice.created", livemode=False, **obj) -> dict:
+    return {
+        "id": f"evt_test_{time.time_ns()}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "livemode": livemode,
+        "api_version": "2026-10-28.endive",
+        "data": {"object": {"id": "in_x", "object": "invoice", **obj}},
+    }
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "t=1,v1=deadbeef",
+        "garbage",
+    ],
+)
+def test_bad_or_missing_signature_is_400_and_stores_nothing(app, client, header):
+    headers = {"Content-Type": "application/json"}
+    if header is not None:
+        headers["Stripe-Signature"] = header
+    response = client.post("/webhooks/stripe", data=json.dumps(fake_event()), headers=headers)
+    assert response.status_code == 400
+    assert "invalid signature" in response.get_json()["error"]["message"]
+    assert stored(app) == {}
+
+
+def test_wrong_secret_and_stale_timestamp_are_refused(app, stripe_world):
+    assert stripe_world.post(fake_event(), secret="whsec_other").status_code == 400
+    stale = int(time.time()) - 301  # Stripe's tolerance is five minutes
+    assert stripe_world.post(fake_event(), timestamp=stale).status_code == 400
+    assert stored(app) == {}
+
+
+def test_tampered_body_is_refused(app, client):
+    event = fake_event()
+    body = json.dumps(event)
+    header = stripe.WebhookSignature.generate_signature_header(
+        body, app.config["STRIPE_WEBHOOK_SECRET"]
+    )
+    tampered = body.replace("invoice.created", "invoice.paid")
+    response = client.post("/webhooks/stripe", data=tampered, headers={"Stripe-Signature": header})
+    assert response.status_code == 400
+    assert stored(app) == {}
+
+
+def test_unknown_types_are_stored_as_ignored(app, stripe_world):
+    event = fake_event("radar.early_fraud_warning.created")
+    response = stripe_world.post(event)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ignored"
+    assert stored(app)[event["id"]][1] == "ignored"
+
+
+def test_events_of_the_other_mode_are_ignored(app, stripe_world):
+    event = fake_event("invoice.paid", livemode=True)
+    assert stripe_world.post(event).get_json()["status"] == "ignored"
+
+
+def test_not_json_with_a_valid_signature_is_400(app, client):
+    body = "this is not json"
+    header = stripe.WebhookSignature.generate_signature_header(
+        body, app.config["STRIPE_WEBHOOK_SECRET"]
+    )
+    response = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": header})
+    assert response.status_code == 400
+    assert stored(app) == {}
+
+
+def test_duplicates_are_acknowledged_and_change_nothing(app, reader, auth, stripe_world):
+    stripe_world.pay(join(auth))
+    batch = stripe_world.new_events()
+    stripe_world.deliver(batch)
+    total = ledger_total(app)
+    assert total == 500
+    again = stripe_world.deliver(batch)  # Stripe retries everything
+    assert {r.get_json()["status"] for r in again} == {"duplicate"}
+    assert ledger_total(app) == total
+    assert all(attempts <= 1 for _, _, attempts in stored(app).values())
+
+
+def test_a_crashing_handler_fails_then_the_retry_succeeds(
+    app, reader, auth, stripe_world, monkeypatch
+):
+    stripe_world.pay(join(auth))
+    batch = stripe_world.new_events()
+    paid = next(e for e in batch if e["type"] == "invoice.paid")
+    calls = {"n": 0}
+    original = events.handlers_for
+
+    def flaky(event_type):
+        handlers = original(event_type)
+        if event_type != "invoice.paid":
+            return handlers
+
+        def boom(event):
+            calls["n"] += 1
+            # Do some work first: it must be rolled back.
+            db.session.add(
+                LedgerEntry(
+                    kind="gift",
+                    amount=1,
+                    currency="eur",
+                    stripe_object_id="half-written",
+                    occurred_at=utcnow(),
+                )
+            )
+            db.session.flush()
+            raise RuntimeError("database hiccup")
+
+        return [boom, *handlers]
+
+    monkeypatch.setattr(events, "handlers_for", flaky)
+    response = stripe_world.post(paid)
+    assert response.status_code == 500
+    status = stored(app)[paid["id"]]
+    assert status[1:] == ("failed", 1)
+    with app.app_context():
+        error = db.session.get(StripeEvent, paid["id"]).error
+        assert "database hiccup" in error
+        assert db.session.scalar(select(func.count(LedgerEntry.id))) == 0  # rolled back
+
+    monkeypatch.setattr(events, "handlers_for", original)
+    response = stripe_world.post(paid)  # Stripe's retry
+    assert response.status_code == 200
+    assert stored(app)[paid["id"]][1:] == ("processed", 2)
+    assert ledger_total(app) == 500
+    assert calls["n"] == 1
