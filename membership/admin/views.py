@@ -1,13 +1,30 @@
-"""The staff area."""
+"""The staff area: dashboard, member search and a member's page with what staff can do there.
+
+One blueprint `admin` under /admin; the catalogue, reports and webhook pages add their routes to it
+from their own modules. Staff see and help; only admins refund.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import func, select
+from datetime import UTC, datetime, timedelta
 
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from membership.accounts.forms import EmptyForm
 from membership.accounts.models import Role, User
+from membership.admin import charts, reports, services
+from membership.admin.csvexport import csv_response
+from membership.admin.forms import GrantForm, NoteForm, RefundForm, SearchForm, WithdrawForm
 from membership.extensions import db
-from membership.security import staff_required
+from membership.ledger.models import LedgerEntry
+from membership.money import MoneyError, format_money, to_minor
+from membership.perks.models import Perk, PerkGrant
+from membership.perks.services import GrantError, grant_complimentary, withdraw_grant
+from membership.security import admin_required, staff_required
+from membership.timeutil import utcnow
 
 bp = Blueprint("admin", __name__)
 
@@ -19,22 +36,188 @@ def _staff_only():
     return None
 
 
+@bp.app_context_processor
+def _endpoints():
+    """Let the staff navigation link to areas only when they are installed."""
+    return {"url_endpoints": current_app.view_functions}
+
+
 @bp.route("/")
 def dashboard():
-    """Headline figures for staff."""
-    counts = dict(
-        db.session.execute(
-            select(User.role, func.count(User.id))
-            .where(User.deleted_at.is_(None))
-            .group_by(User.role)
-        ).all()
+    """Headline figures and the last twelve months of revenue."""
+    head = reports.headline()
+    period = reports.Period.default()
+    revenue = reports.revenue(period)
+    chart = revenue_chart(revenue)
+    return render_template("admin/dashboard.html", head=head, revenue=revenue, chart=chart,
+                           period=period)  # fmt: skip
+
+
+def revenue_chart(revenue: dict[str, list[reports.RevenueRow]]):
+    """Stacked monthly revenue by source, for the currency with the most money."""
+    if not revenue:
+        return None
+    currency = max(revenue, key=lambda c: sum(r.net for r in revenue[c]))
+    rows = revenue[currency]
+    names = {
+        "membership": _("Memberships"),
+        "gift": _("One-time gifts"),
+        "monthly_gift": _("Monthly gifts"),
+        "offline": _("Recorded by hand"),
+    }
+    series = [(names[s], [getattr(r, s) for r in rows]) for s in reports.SOURCES]
+    return charts.bar_chart(
+        [r.month for r in rows],
+        series,
+        _("Revenue per month (%(currency)s)", currency=currency.upper()),
+        fmt=lambda v: format_money(int(v), currency),
     )
-    verified = db.session.scalar(
-        select(func.count(User.id)).where(User.verified_at.is_not(None), User.deleted_at.is_(None))
-    )
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+@bp.route("/members")
+def members():
+    """Search members by e-mail or name."""
+    form = SearchForm(request.args)
+    query = form.q.data or "" if form.validate() else ""
+    people = services.search_members(query)
+    return render_template("admin/members.html", form=form, people=people, query=query)
+
+
+@bp.route("/members.csv")
+def members_csv():
+    """Every account with its newest membership, as CSV, streamed."""
+    stamp = utcnow().strftime("%Y%m%d")
+    return csv_response(f"members-{stamp}.csv", services.MEMBER_CSV_HEADER, services.member_rows())
+
+
+def _member(user_id: int) -> User:
+    """The account, or 404."""
+    return db.session.get(User, user_id) or abort(404)
+
+
+def _grant_form(**kwargs) -> GrantForm:
+    """The complimentary-perk form with the active perks to choose from."""
+    form = GrantForm(**kwargs)
+    perks = db.session.scalars(select(Perk).where(Perk.active).order_by(Perk.position))
+    form.perk.choices = [(p.slug, p.name) for p in perks]
+    return form
+
+
+@bp.route("/members/<int:user_id>")
+def member(user_id: int, note_form=None, grant_form=None, status=200):
+    """A member's file: memberships, payments, perks with their trail, Stripe events, notes."""
+    user = _member(user_id)
     return render_template(
-        "admin/dashboard.html",
-        members=counts.get(Role.member, 0),
-        staff=counts.get(Role.staff, 0) + counts.get(Role.admin, 0),
-        verified=verified,
-    )
+        "admin/member.html",
+        file=services.member_file(user),
+        note_form=note_form or NoteForm(formdata=None),
+        grant_form=grant_form or _grant_form(formdata=None),
+        withdraw_form=WithdrawForm(formdata=None),
+        refund_form=RefundForm(formdata=None),
+        empty_form=EmptyForm(),
+        now=utcnow(),
+        is_admin=current_user.has_role(Role.admin),
+    ), status
+
+
+@bp.route("/members/<int:user_id>/notes", methods=["POST"])
+def add_note(user_id: int):
+    """Keep a note about the member."""
+    user = _member(user_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return member(user_id, note_form=form, status=400)
+    services.add_note(user, form.body.data, current_user)
+    db.session.commit()
+    flash(_("The note is saved."))
+    return redirect(url_for("admin.member", user_id=user.id), 303)
+
+
+@bp.route("/members/<int:user_id>/grants", methods=["POST"])
+def grant(user_id: int):
+    """Give the member a perk, on the house, until a date (inclusive)."""
+    user = _member(user_id)
+    form = _grant_form()
+    if form.validate_on_submit():
+        perk = db.session.scalar(select(Perk).where(Perk.slug == form.perk.data))
+        day = form.until.data
+        until = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        try:
+            grant_complimentary(user, perk, until, current_user, form.reason.data or "")
+        except GrantError as exc:
+            form.until.errors.append(_(str(exc)))
+        else:
+            db.session.commit()
+            flash(_("%(perk)s is granted until %(day)s.", perk=perk.name, day=day.isoformat()))
+            return redirect(url_for("admin.member", user_id=user.id), 303)
+    return member(user_id, grant_form=form, status=400)
+
+
+@bp.route("/members/<int:user_id>/grants/<int:grant_id>/withdraw", methods=["POST"])
+def withdraw(user_id: int, grant_id: int):
+    """End a complimentary grant now."""
+    grant = db.session.get(PerkGrant, grant_id)
+    if grant is None or grant.user_id != user_id:
+        abort(404)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            withdraw_grant(grant, current_user, form.reason.data or "")
+        except GrantError as exc:
+            flash(_(str(exc)), "error")
+        else:
+            db.session.commit()
+            flash(_("The perk is withdrawn."))
+    return redirect(url_for("admin.member", user_id=user_id), 303)
+
+
+@bp.route("/members/<int:user_id>/resend-verification", methods=["POST"])
+def resend_verification(user_id: int):
+    """Mail the member a fresh confirmation link."""
+    user = _member(user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.resend_verification(user, current_user)
+        except services.StaffError as exc:
+            flash(_(str(exc)), "error")
+        else:
+            db.session.commit()
+            flash(_("A new confirmation link is on its way to %(email)s.", email=user.email))
+    return redirect(url_for("admin.member", user_id=user.id), 303)
+
+
+@bp.route("/members/<int:user_id>/payments/<int:entry_id>/refund", methods=["POST"])
+@admin_required
+def refund(user_id: int, entry_id: int):
+    """Ask Stripe to refund a payment; the ledger shows it when Stripe confirms."""
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or entry.user_id != user_id:
+        abort(404)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        flash(_("The refund form was not valid; try again."), "error")
+        return redirect(url_for("admin.member", user_id=user_id), 303)
+    amount = None
+    if form.amount.data:
+        try:
+            amount = to_minor(form.amount.data, entry.currency)
+        except MoneyError:
+            flash(_("Enter the amount to refund, e.g. 5.00."), "error")
+            return redirect(url_for("admin.member", user_id=user_id), 303)
+    try:
+        services.refund_payment(entry, amount, current_user)
+    except services.StaffError as exc:
+        db.session.rollback()
+        flash(_(str(exc)), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Stripe is refunding the payment. The refund appears below once Stripe confirms it.")
+        )
+    return redirect(url_for("admin.member", user_id=user_id), 303)
+
+
+from membership.admin import catalogue_views, report_views, webhook_views  # noqa: E402, F401

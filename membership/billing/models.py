@@ -110,6 +110,8 @@ class Membership(db.Model):
     latest_invoice_paid: Mapped[bool] = mapped_column(Boolean, default=False)
     # When the unpaid renewal was issued; perks stay until then + the grace period.
     past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The article (or page) the reader joined from: Checkout metadata `ref`, for staff reports.
+    ref: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

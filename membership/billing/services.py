@@ -301,6 +301,8 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     membership.trial_end = subscription.trial_end
     membership.latest_invoice_paid = subscription.latest_invoice_status == "paid"
     membership.past_due_since = subscription.latest_invoice_created if unpaid else None
+    # Staff reports: conversions by the article the reader joined from (Checkout metadata).
+    membership.ref = subscription.metadata.get("ref") or membership.ref
     db.session.flush()
     db.session.refresh(membership, ["plan"])
     changes = {

@@ -1,0 +1,360 @@
+"""Staff reports: each a table and a chart, with a date filter and a CSV download."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from membership.admin import charts, reports
+from membership.admin.csvexport import csv_response
+from membership.admin.forms import ReportFilter
+from membership.admin.views import bp, revenue_chart
+from membership.money import format_money
+
+MAX_DAYS = 366 * 10
+
+
+@dataclass
+class Table:
+    """A report table: raw values, money columns in minor units of `currency`."""
+
+    caption: str
+    header: list[str]
+    rows: list[list]
+    currency: str | None = None
+    money: set[int] = field(default_factory=set)
+
+    def display(self) -> list[list[str]]:
+        """The rows as staff read them: money formatted, rates with a percent sign."""
+        out = []
+        for row in self.rows:
+            cells = []
+            for i, value in enumerate(row):
+                if i in self.money and self.currency and isinstance(value, int):
+                    cells.append(format_money(value, self.currency))
+                elif value is None:
+                    cells.append("—")
+                else:
+                    cells.append(str(value))
+            out.append(cells)
+        return out
+
+
+@dataclass
+class Built:
+    """What a report shows, and what its CSV holds."""
+
+    tables: list[Table]
+    charts: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    csv_header: list[str] = field(default_factory=list)
+    csv_rows: list[list] = field(default_factory=list)
+    dated: bool = True
+
+
+# --- the reports ----------------------------------------------------------------------------
+
+
+def build_status(period: reports.Period) -> Built:
+    """Members by status and plan (now)."""
+    data = reports.members_by_status()
+    table = Table(
+        _("Memberships by status and plan"),
+        [_("Status"), _("Plan"), _("Memberships")],
+        [[r.status, r.plan, r.count] for r in data.rows],
+    )
+    chart = charts.bar_chart(
+        list(data.by_status),
+        [(_("Memberships"), list(data.by_status.values()))],
+        _("Memberships by status"),
+    )
+    notes = [_("A snapshot of today; the date filter does not apply. Total: %(n)d.", n=data.total)]
+    return Built(
+        [table],
+        [chart],
+        notes,
+        ["status", "plan", "memberships"],
+        [[r.status, r.plan, r.count] for r in data.rows],
+        dated=False,
+    )
+
+
+def build_movement(period: reports.Period) -> Built:
+    """New, cancelled and churned memberships per month, with the churn rate."""
+    rows = reports.movement(period)
+    header = [
+        _("Month"),
+        _("Live at start"),
+        _("New"),
+        _("Cancelled"),
+        _("Churned"),
+        _("Live at end"),
+        _("Churn rate (%)"),
+    ]
+    raw = [
+        [r.month, r.live_at_start, r.new, r.cancelled, r.churned, r.live_at_end, r.churn_rate]
+        for r in rows
+    ]
+    chart = charts.bar_chart(
+        [r.month for r in rows],
+        [(_("New"), [r.new for r in rows]), (_("Churned"), [r.churned for r in rows])],
+        _("New and churned memberships"),
+    )
+    notes = [
+        _(
+            "Churn rate = memberships that ended in the month / memberships live at its start. "
+            "Cancelled = cancellations asked for in the month (they may end later)."
+        )
+    ]
+    csv_header = [
+        "month",
+        "live_at_start",
+        "new",
+        "cancelled",
+        "churned",
+        "live_at_end",
+        "churn_rate_percent",
+    ]
+    return Built([Table(_("Membership movement"), header, raw)], [chart], notes, csv_header, raw)
+
+
+def build_mrr(period: reports.Period) -> Built:
+    """MRR and ARR per currency, now and month by month."""
+    data = reports.mrr(period=period)
+    tables, chart_list, csv_rows = [], [], []
+    for row in data.current:
+        tables.append(
+            Table(
+                _("Now (%(c)s)", c=row.currency.upper()),
+                [_("Paying memberships"), _("MRR"), _("ARR")],
+                [[row.memberships, row.mrr, row.arr]],
+                row.currency,
+                {1, 2},
+            )
+        )
+        csv_rows.append(["now", row.currency, row.memberships, row.mrr, row.arr])
+    for currency, points in data.history.items():
+        chart_list.append(
+            charts.line_chart(
+                [m for m, _v in points],
+                [(_("MRR"), [v for _m, v in points])],
+                _("MRR at each month's end (%(c)s)", c=currency.upper()),
+                fmt=lambda v, c=currency: format_money(int(v), c),
+            )
+        )
+        tables.append(
+            Table(
+                _("MRR by month (%(c)s)", c=currency.upper()),
+                [_("Month"), _("MRR")],
+                [[m, v] for m, v in points],
+                currency,
+                {1},
+            )
+        )
+        csv_rows += [[m, currency, "", v, v * 12] for m, v in points]
+    notes = [
+        _(
+            "MRR counts active and past-due memberships (not trials): monthly amounts as they "
+            "are, yearly amounts divided by 12. ARR = MRR x 12. The monthly history uses each "
+            "membership's current amount from its start to its end."
+        )
+    ]
+    return Built(
+        tables,
+        chart_list,
+        notes,
+        ["month", "currency", "paying_memberships", "mrr_minor", "arr_minor"],
+        csv_rows,
+    )
+
+
+def build_revenue(period: reports.Period) -> Built:
+    """Revenue per month by source, per currency."""
+    data = reports.revenue(period)
+    header = [
+        _("Month"),
+        _("Memberships"),
+        _("One-time gifts"),
+        _("Monthly gifts"),
+        _("Recorded by hand"),
+        _("Refunds and disputes"),
+        _("Net"),
+    ]
+    tables, csv_rows = [], []
+    for currency, rows in data.items():
+        raw = [
+            [r.month, r.membership, r.gift, r.monthly_gift, r.offline, r.refunds, r.net]
+            for r in rows
+        ]
+        tables.append(Table(currency.upper(), header, raw, currency, {1, 2, 3, 4, 5, 6}))
+        csv_rows += [[row[0], currency, *row[1:]] for row in raw]
+    chart = revenue_chart(data)
+    return Built(
+        tables,
+        [chart] if chart else [],
+        [],
+        ["month", "currency", "memberships", "gifts", "monthly_gifts", "offline", "refunds", "net"],
+        csv_rows,
+    )
+
+
+def build_grace(period: reports.Period) -> Built:
+    """Failed payments per month and members in grace now."""
+    data = reports.grace(period=period)
+    failed = Table(
+        _("Failed renewals per month"),
+        [_("Month"), _("Failed payments")],
+        [[m, n] for m, n in data.failed_by_month],
+    )
+    people = Table(
+        _("Members in grace now"),
+        [_("E-mail"), _("Plan"), _("Amount"), _("Past due since"), _("Grace ends")],
+        [
+            [
+                r.email,
+                r.plan,
+                format_money(r.amount, r.currency),
+                r.past_due_since.date().isoformat(),
+                r.grace_ends.date().isoformat(),
+            ]
+            for r in data.in_grace
+        ],
+    )
+    chart = charts.bar_chart(
+        [m for m, _n in data.failed_by_month],
+        [(_("Failed payments"), [n for _m, n in data.failed_by_month])],
+        _("Failed payments per month"),
+    )
+    notes = [
+        _(
+            "In grace: %(a)d; past due beyond the grace period: %(b)d.",
+            a=data.in_grace_count,
+            b=data.beyond_grace_count,
+        )
+    ]
+    csv_rows = [[m, n, "", "", ""] for m, n in data.failed_by_month] + [
+        ["", "", r.email, r.past_due_since.isoformat(), r.grace_ends.isoformat()]
+        for r in data.in_grace
+    ]
+    return Built(
+        [failed, people],
+        [chart],
+        notes,
+        ["month", "failed_payments", "in_grace_email", "past_due_since", "grace_ends"],
+        csv_rows,
+    )
+
+
+def build_conversions(period: reports.Period) -> Built:
+    """Memberships started in the period, by the article they came from."""
+    rows = reports.conversions(period)
+    raw = [
+        [
+            r.ref or _("(none)"),
+            r.joins,
+            r.still_live,
+            ", ".join(format_money(v, c) for c, v in sorted(r.arr.items())),
+        ]
+        for r in rows
+    ]
+    top = rows[:12]
+    chart = charts.bar_chart(
+        [r.ref or "—" for r in top], [(_("Joins"), [r.joins for r in top])], _("Joins by article")
+    )
+    table = Table(
+        _("Joins by article"),
+        [_("Article (ref)"), _("Joins"), _("Still members"), _("Their ARR")],
+        raw,
+    )
+    csv_rows = [
+        [r.ref, c, r.joins, r.still_live, v] for r in rows for c, v in sorted(r.arr.items())
+    ]
+    return Built(
+        [table], [chart], [], ["ref", "currency", "joins", "still_live", "arr_minor"], csv_rows
+    )
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report's title and builder."""
+
+    title: object
+    build: Callable[[reports.Period], Built]
+
+
+REPORTS: dict[str, Report] = {
+    "members": Report(_l("Members by status and plan"), build_status),
+    "movement": Report(_l("New, cancelled and churned members"), build_movement),
+    "mrr": Report(_l("MRR and ARR"), build_mrr),
+    "revenue": Report(_l("Revenue by source"), build_revenue),
+    "grace": Report(_l("Failed payments and grace"), build_grace),
+    "conversions": Report(_l("Conversions by article"), build_conversions),
+}
+
+
+def register(slug: str, title, build: Callable[[reports.Period], Built]) -> None:
+    """Add a report (the fundraiser report registers itself when its tables exist)."""
+    REPORTS[slug] = Report(title, build)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+def _period() -> tuple[ReportFilter, reports.Period | None]:
+    """The period asked for, or the default; None (with form errors) when it is not valid."""
+    form = ReportFilter(request.args)
+    if not form.validate():
+        return form, None
+    default = reports.Period.default()
+    start, end = form.start.data or default.start, form.end.data or default.end
+    if start > end:
+        form.end.errors.append(_("The end comes before the start."))
+        return form, None
+    if (end - start) > timedelta(days=MAX_DAYS):
+        form.start.errors.append(_("Ten years at most."))
+        return form, None
+    if not form.start.data:
+        form.start.data = start
+    if not form.end.data:
+        form.end.data = end
+    return form, reports.Period(start, end)
+
+
+@bp.route("/reports")
+def reports_index():
+    """The list of reports."""
+    return render_template("admin/reports.html", reports=REPORTS)
+
+
+@bp.route("/reports/<slug>")
+def report(slug: str):
+    """One report: filter, chart, tables."""
+    entry = REPORTS.get(slug) or abort(404)
+    form, period = _period()
+    if period is None:
+        return render_template(
+            "admin/report.html", slug=slug, report=entry, form=form, built=None, reports=REPORTS
+        ), 400
+    built = entry.build(period)
+    return render_template(
+        "admin/report.html", slug=slug, report=entry, form=form, built=built, reports=REPORTS
+    )
+
+
+@bp.route("/reports/<slug>.csv")
+def report_csv(slug: str):
+    """One report as CSV."""
+    entry = REPORTS.get(slug) or abort(404)
+    form, period = _period()
+    if period is None:
+        return render_template(
+            "admin/report.html", slug=slug, report=entry, form=form, built=None, reports=REPORTS
+        ), 400
+    built = entry.build(period)
+    name = f"{slug}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return csv_response(name, built.csv_header, iter(built.csv_rows))

@@ -1,0 +1,67 @@
+"""Who may open which staff page: anonymous → login, members → 403, staff, and admin-only."""
+
+from __future__ import annotations
+
+import pytest
+
+from membership.billing.models import StripeEvent
+from membership.extensions import db
+from membership.timeutil import utcnow
+from tests.factories import make_user
+
+PAGES = [
+    "/admin/", "/admin/members", "/admin/members.csv", "/admin/members/{member}",
+    "/admin/reports", "/admin/reports/members", "/admin/reports/movement", "/admin/reports/mrr",
+    "/admin/reports/revenue", "/admin/reports/grace", "/admin/reports/conversions",
+    "/admin/reports/revenue.csv", "/admin/catalogue", "/admin/catalogue/plans/new",
+    "/admin/catalogue/perks/new", "/admin/webhooks",
+]  # fmt: skip
+POSTS = [
+    "/admin/members/{member}/notes", "/admin/members/{member}/grants",
+    "/admin/members/{member}/resend-verification", "/admin/catalogue/sync",
+    "/admin/webhooks/evt_x/replay",
+]  # fmt: skip
+ADMIN_ONLY = ["/admin/members/{member}/payments/1/refund"]
+
+
+@pytest.fixture
+def member_id(app):
+    with app.app_context():
+        user = make_user(email="reader@example.org")
+        db.session.add(StripeEvent(id="evt_x", type="invoice.paid", created=utcnow(), payload={}))
+        db.session.commit()
+        return user.id
+
+
+def _open(client, auth, path: str, member: int, signed_in: bool = True):
+    """GET a page, or POST to an action with a valid CSRF token."""
+    if path in PAGES:
+        return client.get(path.format(member=member))
+    form_page = "/account" if signed_in else "/login"
+    return auth.post(path.format(member=member), {}, form_page=form_page)
+
+
+def test_anonymous_visitors_go_to_the_login_page(client, auth, member_id):
+    for path in PAGES + POSTS + ADMIN_ONLY:
+        response = _open(client, auth, path, member_id, signed_in=False)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login?next="), path
+
+
+def test_members_get_403(client, auth, member_id):
+    auth.login()
+    for path in PAGES + POSTS + ADMIN_ONLY:
+        assert _open(client, auth, path, member_id).status_code == 403, path
+
+
+def test_staff_open_every_page_but_may_not_refund(client, auth, catalogue, staff, member_id):
+    for path in PAGES:
+        response = client.get(path.format(member=member_id))
+        assert response.status_code == 200, path
+    for path in ADMIN_ONLY:
+        assert _open(client, auth, path, member_id).status_code == 403
+
+
+def test_admin_reaches_the_refund_route(client, auth, admin, member_id):
+    response = _open(client, auth, ADMIN_ONLY[0], member_id)
+    assert response.status_code == 404  # past the role check: no such payment
