@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from membership import audit
 from membership.access.models import AccessRule, ApiKey, MeterRead, RuleKind
@@ -44,7 +44,8 @@ class Meter:
 
     limit: int
     used: int
-    counted: bool = False  # whether this answer spent a free read
+    counted: bool = False  # whether this article is (now) among the free reads
+    spent: bool = False  # whether this answer wrote a new free read
 
     @property
     def remaining(self) -> int:
@@ -123,6 +124,36 @@ def normalize_rule_value(kind: RuleKind, value: str) -> str:
     return normalize_path(value) if kind == RuleKind.path else value
 
 
+# Built once: a statement object is reusable, and SQLAlchemy caches its compiled form, so the hot
+# path pays only for parameters and the round trip.
+_RULES = (
+    select(AccessRule.kind, AccessRule.value, Perk.slug)
+    .outerjoin(Perk, Perk.id == AccessRule.perk_id)
+    .where(
+        AccessRule.kind.in_(list(RuleKind)),  # lets the (kind, value) unique index serve
+        AccessRule.value.in_(bindparam("values", expanding=True)),
+    )
+)
+_ACTIVE = and_(
+    PerkGrant.starts_at <= bindparam("at"),
+    or_(PerkGrant.ends_at.is_(None), PerkGrant.ends_at > bindparam("at")),
+    or_(PerkGrant.revoked_at.is_(None), PerkGrant.revoked_at > bindparam("at")),
+)
+_PERKS = (
+    select(Perk.slug)
+    .join(PerkGrant, PerkGrant.perk_id == Perk.id)
+    .where(PerkGrant.user_id == bindparam("user_id"), _ACTIVE)
+)
+# The signed-in reader and their perks in one round trip, by Flask-Login's session id.
+_SESSION_READER = (
+    select(User.id, Perk.slug)
+    .select_from(User)
+    .outerjoin(PerkGrant, and_(PerkGrant.user_id == User.id, _ACTIVE))
+    .outerjoin(Perk, Perk.id == PerkGrant.perk_id)
+    .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
+)
+
+
 def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Requirement:
     """The perk an article needs by the rules: id, then slug (the ref itself or a URL's last
     segment), then tag, then the longest path prefix.
@@ -130,22 +161,24 @@ def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Require
     One indexed query per call; rules change rarely but are read straight from the database, so
     every process agrees the moment a rule is saved.
     """
-    slugs = [article]
-    conditions = []
+    slugs = {article}
+    prefixes: set[str] = set()
     if article.startswith("/") or "://" in article:
         path = normalize_path(article)
-        prefixes = path_prefixes(path)
-        conditions.append(and_(AccessRule.kind == RuleKind.path, AccessRule.value.in_(prefixes)))
-        slugs.append(path.rsplit("/", 1)[-1])  # a URL's last segment is the article's slug
-    conditions.append(and_(AccessRule.kind == RuleKind.id, AccessRule.value == article))
-    conditions.append(and_(AccessRule.kind == RuleKind.slug, AccessRule.value.in_(slugs)))
-    if tags:
-        conditions.append(and_(AccessRule.kind == RuleKind.tag, AccessRule.value.in_(tags)))
-    rows = db.session.execute(
-        select(AccessRule.kind, AccessRule.value, Perk.slug)
-        .outerjoin(Perk, Perk.id == AccessRule.perk_id)
-        .where(or_(*conditions))
-    ).all()
+        prefixes = set(path_prefixes(path))
+        slugs.add(path.rsplit("/", 1)[-1])  # a URL's last segment is the article's slug
+    wanted = {
+        RuleKind.id: {article},
+        RuleKind.slug: slugs,
+        RuleKind.tag: set(tags),
+        RuleKind.path: prefixes,
+    }
+    values = sorted(set().union(*wanted.values()))
+    rows = [
+        row
+        for row in db.session.connection().execute(_RULES, {"values": values})
+        if row[1] in wanted[RuleKind(row[0])]
+    ]
     if not rows:
         return Requirement(None)
     kind, value, slug = min(
@@ -161,19 +194,18 @@ def perk_exists(slug: str) -> bool:
 
 def perk_slugs(user_id: int, at: datetime | None = None) -> list[str]:
     """The reader's active perk slugs in one light query (same rule as active_grants)."""
-    at = at or utcnow()
-    rows = db.session.scalars(
-        select(Perk.slug)
-        .join(PerkGrant, PerkGrant.perk_id == Perk.id)
-        .where(
-            PerkGrant.user_id == user_id,
-            PerkGrant.starts_at <= at,
-            or_(PerkGrant.ends_at.is_(None), PerkGrant.ends_at > at),
-            or_(PerkGrant.revoked_at.is_(None), PerkGrant.revoked_at > at),
-        )
-        .distinct()
-    )
-    return sorted(rows)
+    params = {"user_id": user_id, "at": at or utcnow()}
+    return sorted({row[0] for row in db.session.connection().execute(_PERKS, params)})
+
+
+def session_reader(session_token: str, at: datetime | None = None) -> tuple[int, list[str]] | None:
+    """(user id, active perk slugs) of the account behind a Flask-Login session id, in one
+    query; None when no live account has it."""
+    params = {"token": session_token, "at": at or utcnow()}
+    rows = db.session.connection().execute(_SESSION_READER, params).all()
+    if not rows:
+        return None
+    return rows[0][0], sorted({row[1] for row in rows if row[1] is not None})
 
 
 # --- the meter ---------------------------------------------------------------------------------
@@ -205,7 +237,7 @@ def account_meter(user_id: int, article: str, spend: bool, now: datetime | None 
         db.session.add(MeterRead(user_id=user_id, article=article, read_at=now))
         db.session.flush()
         meter.used += 1
-        meter.counted = True
+        meter.counted = meter.spent = True
     return meter
 
 
@@ -230,7 +262,7 @@ def anonymous_meter(
     elif spend and meter.used < limit:
         current.append((digest, int(now.timestamp())))
         meter.used += 1
-        meter.counted = True
+        meter.counted = meter.spent = True
     return meter, current
 
 

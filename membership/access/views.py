@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -89,7 +89,8 @@ def _anonymous_reads() -> list[tuple[str, int]]:
 
 
 def _reader():
-    """Who asks: ("key", user or None), ("token", claims), ("session", user) or ("anon", None)."""
+    """Who asks: ("key", user or None), ("token", claims), ("session", (id, perks)) or
+    ("anon", None)."""
     api_key = request.headers.get("X-API-Key")
     if api_key is not None:
         if services.find_api_key(api_key.strip()) is None:
@@ -103,18 +104,26 @@ def _reader():
             raise ApiError(400, str(exc)) from exc
         if user is None:
             raise ApiError(404, _("There is no member with that id or e-mail."))
-        return "key", user
+        return "key", (user.id, services.perk_slugs(user.id))
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         scheme, _sep, token = authorization.partition(" ")
         if scheme.lower() != "bearer":
             raise ApiError(401, _("Use Authorization: Bearer <access token>."), True)
         try:
-            return "token", tokens.verify(token.strip())
+            claims = tokens.verify(token.strip())
         except tokens.InvalidAccessToken as exc:
             raise ApiError(401, _("The access token is invalid or expired."), True) from exc
-    if current_user.is_authenticated:
-        return "session", current_user
+        return "token", (claims.user_id, list(claims.perks))
+    # The hot path: Flask-Login's session id straight to (user, perks) in one query, instead of
+    # loading the User and then its perks. Remember-me cookies go through Flask-Login.
+    session_id = session.get("_user_id")
+    found = services.session_reader(session_id) if isinstance(session_id, str) else None
+    if found is None and session_id is None and current_user.is_authenticated:
+        found = current_user.id, services.perk_slugs(current_user.id)
+    if found is not None:
+        g.access_reader = found  # the token-cookie hook reuses it
+        return "session", found
     return "anon", None
 
 
@@ -132,15 +141,7 @@ def access():
             raise ApiError(404, _("There is no perk %(slug)s.", slug=perk))
 
     kind, who = _reader()
-    if kind == "token":
-        user_id, perks = who.user_id, list(who.perks)
-    elif who is not None:
-        user_id, perks = who.id, services.perk_slugs(who.id)
-        if kind == "session":
-            g.access_perks = perks  # the token-cookie hook reuses them
-    else:
-        user_id, perks = None, []
-
+    user_id, perks = who if who is not None else (None, [])
     required = perk if perk is not None else services.requirement(article, tags).perk
     meter = None
     new_anonymous_reads = None
@@ -154,7 +155,8 @@ def access():
             if updated != reads:
                 new_anonymous_reads = updated
     decision = services.decide(required, perks, meter)
-    db.session.commit()
+    if kind == "key" or (meter is not None and meter.spent and user_id is not None):
+        db.session.commit()  # a spent free read, or the key's last use
 
     response = jsonify(decision.as_dict())
     response.headers["Cache-Control"] = "private, no-store"
@@ -277,16 +279,17 @@ def _sync_token_cookie(response):
     ):
         return response
     present = request.cookies.get(tokens.COOKIE_NAME)
-    if not current_user.is_authenticated:
-        if present is not None:
-            clear_token_cookie(response)
-        return response
-    perks = g.get("access_perks")
-    if perks is None:
-        perks = services.perk_slugs(current_user.id)
+    reader = g.get("access_reader")
+    if reader is None:
+        if not current_user.is_authenticated:
+            if present is not None:
+                clear_token_cookie(response)
+            return response
+        reader = current_user.id, services.perk_slugs(current_user.id)
+    user_id, perks = reader
     now = int(time.time())
-    if needs_renewal(tokens.peek(present) if present else None, current_user.id, perks, now):
-        value, expires = tokens.issue(current_user.id, perks)
+    if needs_renewal(tokens.peek(present) if present else None, user_id, perks, now):
+        value, expires = tokens.issue(user_id, perks)
         set_token_cookie(response, value, expires)
         response.vary.add("Cookie")
         response.headers.setdefault("Cache-Control", "private")
