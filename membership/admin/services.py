@@ -149,9 +149,31 @@ def resend_verification(user: User, staff: User) -> None:
     audit.record("staff.verification_resent", "user", user.id, actor_id=staff.id)
 
 
+def payment_intent_of(entry: LedgerEntry) -> str | None:
+    """The payment intent behind a payment: on the row, else from Stripe's invoice_payment event.
+
+    Membership rows may be written before their payment intent is known (it is only needed for
+    refunds); Stripe's `invoice_payment.paid` event, stored like every event, names it.
+    """
+    if entry.payment_intent_id or entry.kind in NEGATIVE_KINDS:
+        return entry.payment_intent_id
+    if not entry.stripe_object_id.startswith("in_"):
+        return None
+    invoice = StripeEvent.payload["data"]["object"]["invoice"].as_string()
+    for payload in db.session.scalars(
+        select(StripeEvent.payload)
+        .where(StripeEvent.type == "invoice_payment.paid", invoice == entry.stripe_object_id)
+        .limit(5)
+    ):
+        payment = payload["data"]["object"].get("payment") or {}
+        if payment.get("payment_intent"):
+            return payment["payment_intent"]
+    return None
+
+
 def refundable(entry: LedgerEntry) -> int:
     """How much of a payment is left to refund, in minor units (0 when none)."""
-    if entry.kind in NEGATIVE_KINDS or not entry.payment_intent_id:
+    if entry.kind in NEGATIVE_KINDS or not payment_intent_of(entry):
         return 0
     taken_back = db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
@@ -174,7 +196,7 @@ def refund_payment(entry: LedgerEntry, amount: int | None, staff: User) -> str:
     # Same payment, same state, same amount: a double click is one refund at Stripe.
     key = f"admin-refund-{entry.id}-{entry.amount - left}-{amount or 'rest'}"
     try:
-        refund_id = gateway.refund_payment_intent(entry.payment_intent_id, amount, key)
+        refund_id = gateway.refund_payment_intent(payment_intent_of(entry), amount, key)
     except gateway.PaymentProviderError as exc:
         raise StaffError(f"Stripe refused the refund: {exc}") from exc
     audit.record(
