@@ -103,6 +103,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_access(app)  # article access: API, admin pages, demo page
 
+    from membership.fundraisers import register as register_fundraisers
+
+    register_fundraisers(app)  # collective fundraiser: pages, progress API, staff pages
+
 
 def register_commands(app: Flask) -> None:
     """Add the `flask` sub-commands."""

@@ -18,6 +18,10 @@ def insert_ignoring_duplicates(model, unique_column: str, values: dict[str, Any]
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique_column])
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[unique_column])
+        .returning(getattr(model, unique_column))
     )
-    return db.session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: psycopg 3 with SQLAlchemy 2.1 reports rowcount -1 here.
+    return db.session.execute(statement).first() is not None

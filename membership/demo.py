@@ -6,12 +6,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import click
 from sqlalchemy import select
 
 from membership.access import demo as access_demo
 from membership.accounts import services as accounts
-from membership.accounts.models import Role, User
+from membership.accounts.models import User
+from membership.admin import demo as admin_demo
 from membership.billing import demo as billing_demo
 from membership.extensions import db
 
@@ -41,37 +41,11 @@ def seed_staff(summary: Summary, members: int, echo: Callable[[str], None]) -> N
     summary.secrets.append(f"Staff sign-in: {DEMO_STAFF_EMAIL} / {password}  (shown once; keep it)")
 
 
-def seed_members(summary: Summary, members: int, echo: Callable[[str], None]) -> None:
-    """`members` verified demo readers (who cannot sign in), with a progress bar."""
-    if members == 0:
-        return
-    from membership.accounts.passwords import hash_password
-    from membership.timeutil import utcnow
-
-    shared_hash = hash_password(secrets.token_urlsafe(16))
-    start = db.session.scalar(select(db.func.count(User.id))) or 0
-    with click.progressbar(range(members), label="Members") as bar:
-        for i in bar:
-            n = start + i + 1
-            db.session.add(
-                User(
-                    email=f"reader{n}@example.org",
-                    name=f"Reader {n}",
-                    password_hash=shared_hash,
-                    role=Role.member,
-                    verified_at=utcnow(),
-                )
-            )
-            if i % 1000 == 999:
-                db.session.flush()
-    summary.parts.append(f"{members} members")
-
-
 # Run in order; each takes (summary, members, echo) and flushes, never commits.
 SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
     seed_staff,
     billing_demo.seed_catalogue,
-    seed_members,
+    admin_demo.seed_volume,  # members with 24 months of memberships, payments and gifts
     billing_demo.seed_paying_member,
 ]
 SEEDERS.append(access_demo.seed_access)  # article-access rules

@@ -36,6 +36,7 @@ SUBJECTS = {
     "membership_welcome": lazy_gettext("Welcome: your membership is active"),
     "membership_ended": lazy_gettext("Your membership has ended"),
     "payment_failed": lazy_gettext("Your membership payment failed"),
+    "donation_receipt": lazy_gettext("Thank you for your gift: your receipt"),  # fundraisers
 }
 
 _PENDING = "membership.mail.pending"

@@ -56,6 +56,10 @@ class LedgerEntry(db.Model):
     # The payment a refund or dispute takes money back from, and the payment intent of a payment.
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    # The collective fundraiser a gift belongs to; outlet None on a campaign row = split equally.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
+    donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), index=True)
     description: Mapped[str] = mapped_column(String(255), default="")
     # Stripe's hosted invoice or receipt page, shown to the reader.
     receipt_url: Mapped[str | None] = mapped_column(String(500))

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # Columns a refund or lost dispute copies from the payment it reverses, so that every report that
 # groups payments (by member, membership, campaign, outlet) nets them in the same group.
 ATTRIBUTION_COLUMNS: list[str] = ["user_id", "membership_id"]
+ATTRIBUTION_COLUMNS += ["campaign_id", "outlet_id", "donation_id"]  # the collective fundraiser
 
 # Functions that, given a payment intent id, record the payment it belongs to when it is not in
 # the ledger yet (a refund's webhook may arrive before the payment's). Domains register theirs.

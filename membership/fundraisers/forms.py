@@ -1,0 +1,126 @@
+"""The donation form; amounts and outlets are checked by the service against the campaign."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import URL, Email, InputRequired, Length, NumberRange, Optional, Regexp
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class DonateForm(FlaskForm):
+    """Amount (a preset or the reader's own), once or monthly, for whom, and the wall entry."""
+
+    amount = StringField(_l("Your own amount"), validators=[Optional(), Length(max=30)])
+    preset = StringField(validators=[Optional(), Length(max=30)])
+    frequency = StringField(_l("How often"), default="once", validators=[Optional()])
+    outlet = StringField(_l("For"), default="all", validators=[Optional(), Length(max=64)])
+    public_name = StringField(
+        _l("Name on the supporters' wall (leave empty to give anonymously)"),
+        validators=[Optional(), Length(max=80)],
+    )
+    message = TextAreaField(
+        _l("A message for the newsrooms"), validators=[Optional(), Length(max=500)]
+    )
+
+
+# --- staff forms ------------------------------------------------------------------------------
+
+
+class CampaignForm(FlaskForm):
+    """Create or edit a campaign; amounts in major units, times in UTC."""
+
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    slug = StringField(
+        _l("Address (slug)"),
+        validators=[
+            InputRequired(),
+            Length(max=64),
+            Regexp(SLUG, message=_l("Use a-z, 0-9 and -.")),
+        ],
+    )
+    story = TextAreaField(_l("Story (Markdown)"), validators=[Optional(), Length(max=20000)])
+    goal = StringField(_l("Goal"), validators=[InputRequired(), Length(max=20)])
+    currency = StringField(
+        _l("Currency (ISO code)"),
+        default="eur",
+        validators=[InputRequired(), Regexp(r"^[A-Za-z]{3}$", message=_l("Three letters: EUR."))],
+    )
+    starts_at = DateTimeLocalField(_l("Starts (UTC)"), format="%Y-%m-%dT%H:%M",
+                                   validators=[InputRequired()])  # fmt: skip
+    ends_at = DateTimeLocalField(_l("Ends (UTC)"), format="%Y-%m-%dT%H:%M",
+                                 validators=[InputRequired()])  # fmt: skip
+    status = SelectField(
+        _l("Status"),
+        choices=[("draft", _l("Draft (staff only)")), ("live", _l("Live")), ("ended", _l("Ended"))],
+    )
+    min_amount = StringField(_l("Smallest gift"), default="5", validators=[InputRequired()])
+    max_amount = StringField(_l("Largest gift"), default="10000", validators=[InputRequired()])
+    presets = StringField(
+        _l("Preset amounts, comma-separated"),
+        default="10, 25, 50, 100",
+        validators=[Optional(), Length(max=200)],
+    )
+
+
+class OutletForm(FlaskForm):
+    """Add or edit one of the campaign's newsrooms."""
+
+    slug = StringField(
+        _l("Slug"),
+        validators=[
+            InputRequired(),
+            Length(max=64),
+            Regexp(SLUG, message=_l("Use a-z, 0-9 and -.")),
+        ],
+    )
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    url = URLField(_l("Link"), validators=[Optional(), Length(max=500), URL()])
+    logo_url = URLField(_l("Logo address"), validators=[Optional(), Length(max=500), URL()])
+    blurb = StringField(_l("Short text"), validators=[Optional(), Length(max=500)])
+    goal = StringField(_l("Own goal (optional)"), validators=[Optional(), Length(max=20)])
+    position = IntegerField(_l("Position"), default=0, validators=[Optional()])
+
+
+class MilestoneForm(FlaskForm):
+    """A stretch goal."""
+
+    amount = StringField(_l("At"), validators=[InputRequired(), Length(max=20)])
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+
+
+class RewardTierForm(FlaskForm):
+    """A reward: a perk for some months from a minimum gift."""
+
+    minimum = StringField(_l("From"), validators=[InputRequired(), Length(max=20)])
+    perk = SelectField(_l("Perk"), coerce=int)
+    months = IntegerField(
+        _l("Months"), default=6, validators=[InputRequired(), NumberRange(1, 120)]
+    )
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+
+
+class OfflineGiftForm(FlaskForm):
+    """A gift that came by bank transfer or in cash."""
+
+    amount = StringField(_l("Amount"), validators=[InputRequired(), Length(max=20)])
+    outlet = SelectField(_l("For"), default="all")
+    received_on = DateField(_l("Received on"), validators=[Optional()])
+    email = EmailField(
+        _l("Donor's e-mail (for the receipt)"), validators=[Optional(), Email(), Length(max=254)]
+    )
+    public_name = StringField(_l("Name on the wall"), validators=[Optional(), Length(max=80)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=500)])
+    note = StringField(_l("Note (staff only)"), validators=[Optional(), Length(max=255)])

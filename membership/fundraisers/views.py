@@ -1,0 +1,148 @@
+"""The campaign page, the donation form's target, the thank-you page and the embeddable widget."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from membership.accounts import sections
+from membership.billing.stripe_gateway import PaymentProviderError
+from membership.extensions import db
+from membership.fundraisers import services
+from membership.fundraisers.forms import DonateForm
+from membership.fundraisers.models import Campaign, CampaignStatus, Donation
+from membership.security import allow_framing
+
+bp = Blueprint("fundraisers", __name__)
+log = logging.getLogger(__name__)
+
+# Error code of the service → (form field, message).
+ERRORS = {
+    "amount": ("amount", lambda c: _("Enter an amount, such as 25 or 12.50.")),
+    "minimum": ("amount", lambda c: _("The smallest gift is %(amount)s.",
+                                      amount=services.format_money(c.min_amount, c.currency))),
+    "maximum": ("amount", lambda c: _("The largest gift online is %(amount)s. For more, please "
+                                      "write to us.",
+                                      amount=services.format_money(c.max_amount, c.currency))),
+    "frequency": ("frequency", lambda c: _("Choose once or monthly.")),
+    "outlet": ("outlet", lambda c: _("Choose one of the newsrooms, or all of them.")),
+    "public_name": ("public_name", lambda c: _("Keep the name under 80 characters.")),
+    "message": ("message", lambda c: _("Keep the message under 500 characters.")),
+}  # fmt: skip
+
+
+def _is_staff() -> bool:
+    """Whether the visitor is staff (who may see drafts)."""
+    return bool(current_user.is_authenticated and current_user.is_staff)
+
+
+def _visible_campaign(slug: str) -> Campaign:
+    """The campaign, or 404 (drafts are staff only)."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None or (campaign.status == CampaignStatus.draft and not _is_staff()):
+        abort(404)
+    return campaign
+
+
+def _page(campaign: Campaign, form: DonateForm, status: int = 200):
+    """Render the campaign page."""
+    snap = services.snapshot(campaign.slug)
+    figures = snap.figures if snap else services.progress(campaign)
+    return render_template(
+        "fundraisers/campaign.html",
+        campaign=campaign,
+        figures=figures,
+        story=services.render_story(campaign.story),
+        days_left=services.days_left(campaign),
+        is_open=services.is_open(campaign),
+        has_ended=services.has_ended(campaign),
+        presets=services.presets(campaign),
+        wall=services.wall(campaign.id),
+        form=form,
+    ), status
+
+
+@bp.get("/fundraisers/<slug>")
+def campaign_page(slug: str):
+    """Progress, the outlets' shares, milestones, the supporters' wall and the donation form."""
+    campaign = _visible_campaign(slug)
+    return _page(campaign, DonateForm(outlet=request.args.get("outlet", "all")))
+
+
+@bp.post("/fundraisers/<slug>/donate")
+def donate(slug: str):
+    """303 to Stripe Checkout (payment mode once, subscription mode monthly)."""
+    campaign = _visible_campaign(slug)
+    form = DonateForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _page(campaign, form, 422)
+    gift = services.GiftRequest(
+        amount=(form.amount.data or "").strip() or (form.preset.data or "").strip(),
+        frequency=form.frequency.data or "once",
+        outlet=form.outlet.data or "",
+        public_name=form.public_name.data or "",
+        message=form.message.data or "",
+    )
+    user = current_user if current_user.is_authenticated else None
+    try:
+        _, url = services.start_donation(campaign, gift, user, str(get_locale() or "en"))
+    except services.DonationError as exc:
+        db.session.rollback()
+        if str(exc) == "closed":
+            flash(_("This fundraiser takes no more gifts."), "error")
+            return redirect(url_for("fundraisers.campaign_page", slug=slug), 303)
+        field, message = ERRORS[str(exc)]
+        getattr(form, field).errors = [message(campaign)]
+        return _page(campaign, form, 422)
+    except PaymentProviderError:
+        db.session.rollback()
+        log.exception("donation checkout for %s failed", slug)
+        flash(_("Payments are unavailable for a moment. Please try again."), "error")
+        return redirect(url_for("fundraisers.campaign_page", slug=slug), 303)
+    db.session.commit()
+    return redirect(url, 303)
+
+
+@bp.get("/fundraisers/<slug>/thanks")
+def thanks(slug: str):
+    """Back from Checkout: thanks; the gift counts once Stripe's webhook has arrived."""
+    campaign = _visible_campaign(slug)
+    donation = None
+    donation_id = request.args.get("donation", "")
+    session_id = request.args.get("session_id", "")
+    if donation_id.isdigit() and session_id:
+        found = db.session.get(Donation, int(donation_id))
+        if found is not None and found.stripe_checkout_session_id == session_id:
+            donation = found
+    return render_template("fundraisers/thanks.html", campaign=campaign, donation=donation)
+
+
+@bp.get("/fundraisers/<slug>/embed")
+@allow_framing
+def embed(slug: str):
+    """The progress widget other sites may frame."""
+    campaign = services.campaign_by_slug(slug)
+    if campaign is None or campaign.status == CampaignStatus.draft:
+        abort(404)
+    snap = services.snapshot(slug)
+    return render_template(
+        "fundraisers/embed.html",
+        campaign=campaign,
+        figures=snap.figures,
+        days_left=services.days_left(campaign),
+        has_ended=services.has_ended(campaign),
+    )
+
+
+def account_section(user) -> dict:
+    """The donations part of the account page."""
+    return {"donations": services.donations_of(user.id)}
+
+
+sections.register("fundraisers/_account_donations.html", account_section)

@@ -1,0 +1,126 @@
+"""Totals come from the ledger: refunds and lost disputes net, offline gifts count and are
+marked, split shares add up exactly, and events in any order end at the same figures."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from membership.billing import stripe_gateway as gateway
+from membership.extensions import db
+from membership.fundraisers import services
+from membership.fundraisers.models import Campaign
+from membership.ledger.models import LedgerEntry
+from tests.factories import make_user
+from membership.accounts.models import Role
+from tests.fundraisers.conftest import (
+    SLUG,
+    donations,
+    give,
+    give_and_pay,
+    ledger_sum,
+    progress,
+)
+
+
+def _payment_intent(app, donation_id):
+    with app.app_context():
+        return db.session.scalar(
+            select(LedgerEntry.payment_intent_id).where(LedgerEntry.donation_id == donation_id)
+        )
+
+
+def test_full_and_partial_refunds_net(app, campaign, auth, client, stripe_world):
+    give_and_pay(auth, stripe_world, amount="100", email="a@example.org")
+    give_and_pay(auth, stripe_world, amount="10.01", outlet="valley-voice", email="b@example.org")
+    first, second = donations(app)
+    with app.app_context():
+        gateway.refund_payment_intent(_payment_intent(app, first.id), None, "t-refund-1")
+        gateway.refund_payment_intent(_payment_intent(app, second.id), 401, "t-refund-2")
+    stripe_world.deliver()
+    figures = progress(client)
+    assert figures["raised"] == 1001 - 401
+    assert {o["slug"]: o["raised"] for o in figures["outlets"]} == {
+        "mountain-post": 0, "river-daily": 0, "valley-voice": 600,
+    }  # fmt: skip
+    assert figures["backers"] == 1  # the fully refunded donor no longer counts
+    assert ledger_sum(app, campaign) == 600
+
+
+def test_refund_before_payment_event(app, campaign, auth, client, stripe_world):
+    url = give(auth, amount="30").headers["Location"]
+    stripe_world.pay(url, email="early@example.org")
+    payment_events = stripe_world.new_events()
+    pi = next(e for e in payment_events if e["type"] == "payment_intent.succeeded")
+    with app.app_context():
+        gateway.refund_payment_intent(pi["data"]["object"]["id"], 1000, "t-early")
+    refund_events = [e for e in stripe_world.new_events() if e not in payment_events]
+    stripe_world.deliver(refund_events)  # the refund arrives first: the gift is recorded from it
+    assert progress(client)["raised"] == 2000
+    stripe_world.deliver(payment_events)
+    figures = progress(client)
+    assert figures["raised"] == 2000
+    with app.app_context():
+        rows = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.amount)).all()
+        assert [(r.kind.value, r.amount, r.campaign_id) for r in rows] == [
+            ("refund", -1000, campaign), ("gift", 3000, campaign),
+        ]  # fmt: skip
+
+
+def test_lost_dispute_nets_won_does_not(app, campaign, auth, client, stripe_world):
+    give_and_pay(auth, stripe_world, amount="40", email="d1@example.org", card="4000000000000259")
+    give_and_pay(auth, stripe_world, amount="60", email="d2@example.org", card="4000000000000259")
+    disputes = [e["data"]["object"] for e in stripe_world.sandbox.events()
+                if e["type"] == "charge.dispute.created"]  # fmt: skip
+    assert len(disputes) == 2
+    assert progress(client)["raised"] == 10000  # an open dispute moves no money for good
+    stripe_world.sandbox.close_dispute(disputes[0]["id"], outcome="lost")
+    stripe_world.sandbox.close_dispute(disputes[1]["id"], outcome="won")
+    stripe_world.deliver()
+    amounts = sorted(d["amount"] for d in disputes)
+    lost = next(d["amount"] for d in disputes if d["id"] == disputes[0]["id"])
+    assert amounts == [4000, 6000]
+    assert progress(client)["raised"] == 10000 - lost
+
+
+def test_offline_gift_counts_and_is_marked(app, campaign, auth, client, stripe_world, mailbox):
+    with app.app_context():
+        make_user(email="staff@example.org", role=Role.staff)
+    auth.login(email="staff@example.org")
+    page = f"/admin/fundraisers/{campaign}"
+    response = auth.post(
+        f"{page}/offline-gifts",
+        {"g-amount": "150", "g-outlet": "mountain-post", "g-public_name": "Village council",
+         "g-email": "council@example.org", "g-note": "transfer 2026-11-20"},
+        form_page=page,
+    )  # fmt: skip
+    assert response.status_code == 303
+    figures = progress(client)
+    assert figures["raised"] == 15000
+    assert figures["outlets"][0]["raised"] == 15000
+    assert figures["backers"] == 1
+    with app.app_context():
+        (row,) = db.session.scalars(select(LedgerEntry)).all()
+        assert row.kind.value == "offline" and row.stripe_object_id.startswith("offline_")
+    html = client.get(f"/fundraisers/{SLUG}").get_data(as_text=True)
+    assert "Village council" in html and "bank transfer" in html
+    assert mailbox.to("council@example.org")
+
+
+def test_split_shares_are_exact_for_awkward_amounts(app, campaign):
+    with app.app_context():
+        c = db.session.get(Campaign, campaign)
+        ids = [o.id for o in c.outlets]
+        amounts = [1, 2, 3, 4, 5, 7, 11, 101, 99_999, 500_000]
+        for n, amount in enumerate(amounts):
+            services.ledger.record(
+                services.EntryKind.gift, amount, "eur", f"pi_test_{n}", services.utcnow(),
+                campaign_id=campaign,
+            )  # fmt: skip
+        services.ledger.record(
+            services.EntryKind.refund, -101, "eur", "re_test", services.utcnow(),
+            campaign_id=campaign,
+        )  # fmt: skip
+        shares = services.outlet_shares(campaign, ids)
+        total = services.raised(campaign)
+        assert sum(shares.values()) == total == sum(amounts) - 101
+        assert max(shares.values()) - min(shares.values()) <= len(amounts)
