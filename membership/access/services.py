@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -126,14 +127,22 @@ def normalize_rule_value(kind: RuleKind, value: str) -> str:
 
 # Built once: a statement object is reusable, and SQLAlchemy caches its compiled form, so the hot
 # path pays only for parameters and the round trip.
-_RULES = (
-    select(AccessRule.kind, AccessRule.value, Perk.slug)
-    .outerjoin(Perk, Perk.id == AccessRule.perk_id)
-    .where(
-        AccessRule.kind.in_(list(RuleKind)),  # lets the (kind, value) unique index serve
-        AccessRule.value.in_(bindparam("values", expanding=True)),
-    )
+_RULES_BASE = select(AccessRule.kind, AccessRule.value, Perk.slug).outerjoin(
+    Perk, Perk.id == AccessRule.perk_id
 )
+
+
+@lru_cache(maxsize=64)
+def _rules_statement(count: int):
+    """The rules query for `count` candidate values, with plain (not expanding) parameters so
+    that SQLAlchemy reuses its compiled form; statements only, no data, per process."""
+    return _RULES_BASE.where(
+        # every kind, named, so that the (kind, value) unique index serves the look-up
+        AccessRule.kind.in_([bindparam(f"k_{kind.value}", kind) for kind in RuleKind]),
+        AccessRule.value.in_([bindparam(f"v{i}") for i in range(count)]),
+    )
+
+
 _ACTIVE = and_(
     PerkGrant.starts_at <= bindparam("at"),
     or_(PerkGrant.ends_at.is_(None), PerkGrant.ends_at > bindparam("at")),
@@ -174,9 +183,11 @@ def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Require
         RuleKind.path: prefixes,
     }
     values = sorted(set().union(*wanted.values()))
+    statement = _rules_statement(len(values))
+    params = {f"v{i}": value for i, value in enumerate(values)}
     rows = [
         row
-        for row in db.session.connection().execute(_RULES, {"values": values})
+        for row in db.session.connection().execute(statement, params)
         if row[1] in wanted[RuleKind(row[0])]
     ]
     if not rows:

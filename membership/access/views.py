@@ -11,7 +11,7 @@ import time
 
 from flask import Blueprint, current_app, g, jsonify, request, session
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
@@ -265,11 +265,30 @@ def needs_renewal(claims: dict | None, user_id: int, perks: list[str], now: int)
     )
 
 
+def _mark_login(sender, user, **extra) -> None:
+    """Flask-Login signal: this response must carry a fresh token cookie."""
+    g.access_signed_in = True
+
+
+def _mark_logout(sender, user, **extra) -> None:
+    """Flask-Login signal: this response must delete the token cookie."""
+    g.access_signed_out = True
+
+
+# Module-level receivers, connected once for every app (they only set request flags).
+user_logged_in.connect(_mark_login)
+user_logged_out.connect(_mark_logout)
+
+
 @bp.after_app_request
 def _sync_token_cookie(response):
     """Keep the `access_token` cookie in step with the session: set at sign-in, renewed when perks
-    change or expiry nears, cleared at sign-out. Costs one indexed query for signed-in readers,
-    none when the access API already read their perks."""
+    change or expiry nears, cleared at sign-out.
+
+    Kept cheap: nothing for static files, API calls with their own credentials, or non-page
+    answers of readers who hold a cookie already; one indexed query for page views of signed-in
+    readers; none on the access API, which has the perks already.
+    """
     if (
         g.get("access_token_done")
         or request.endpoint == "static"
@@ -279,8 +298,15 @@ def _sync_token_cookie(response):
     ):
         return response
     present = request.cookies.get(tokens.COOKIE_NAME)
+    if g.get("access_signed_out"):
+        if present is not None:
+            clear_token_cookie(response)
+        return response
     reader = g.get("access_reader")
     if reader is None:
+        page = response.mimetype == "text/html"
+        if present is not None and not page and not g.get("access_signed_in"):
+            return response
         if not current_user.is_authenticated:
             if present is not None:
                 clear_token_cookie(response)
