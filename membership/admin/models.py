@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from membership.accounts.models import User
 from membership.billing.models import Membership
 from membership.extensions import db
+from membership.ledger.models import LedgerEntry
 from membership.timeutil import UTCDateTime, utcnow
 
 
@@ -32,3 +33,11 @@ class StaffNote(db.Model):
 Index("ix_memberships_started_at", Membership.started_at)
 Index("ix_memberships_ended_at", Membership.ended_at)
 Index("ix_memberships_ref", Membership.ref)
+# Revenue by month reads only these columns: an index-only scan instead of the table.
+Index(
+    "ix_ledger_entries_report",
+    LedgerEntry.occurred_at,
+    LedgerEntry.kind,
+    LedgerEntry.currency,
+    LedgerEntry.amount,
+)

@@ -77,10 +77,23 @@ class Period:
 
 
 def month_of(column):
-    """SQL for the UTC calendar month (YYYY-MM) of a timestamp column, on either database."""
+    """SQL for the UTC calendar month of a timestamp column; month_key() reads what it returns.
+
+    On PostgreSQL, date_trunc (cheaper than to_char over a million rows); on SQLite, YYYY-MM text.
+    """
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+        return func.date_trunc("month", func.timezone("UTC", column))
     return func.strftime("%Y-%m", column)
+
+
+def month_key(value) -> str:
+    """YYYY-MM from what month_of() gave back (a datetime on PostgreSQL, text on SQLite)."""
+    return value.strftime("%Y-%m") if hasattr(value, "strftime") else str(value)
+
+
+def by_month(rows) -> dict:
+    """{month key: value} from (month, value) rows."""
+    return {month_key(m): v for m, v in rows}
 
 
 def within(column, period: Period):
@@ -212,7 +225,7 @@ class MovementRow:
 def _count_by_month(column, period: Period) -> dict[str, int]:
     """Memberships (ever paid) whose `column` falls in each month of the period."""
     month = month_of(column)
-    return dict(
+    return by_month(
         db.session.execute(
             select(month, func.count(Membership.id))
             .where(within(column, period), Membership.status.not_in(NEVER_PAID))
@@ -302,7 +315,7 @@ def mrr(now: datetime | None = None, period: Period | None = None) -> MrrReport:
     def flows(column) -> dict[tuple[str, str], int]:
         month = month_of(column)
         return {
-            (m, c): int(v)
+            (month_key(m), c): int(v)
             for m, c, v in db.session.execute(
                 select(month, Membership.currency, func.sum(yearly_value()))
                 .where(ever, within(column, period))
@@ -351,6 +364,7 @@ def revenue(period: Period) -> dict[str, list[RevenueRow]]:
     ).all()
     table: dict[str, dict[str, RevenueRow]] = {}
     for m, currency, kind, total in result:
+        m = month_key(m)
         rows = table.setdefault(currency, {x: RevenueRow(x) for x in period.months()})
         row = rows.setdefault(m, RevenueRow(m))
         kind = EntryKind(kind)
@@ -416,7 +430,7 @@ def grace(now: datetime | None = None, period: Period | None = None, limit: int 
     failed: list[tuple[str, int]] = []
     if period is not None:
         month = month_of(StripeEvent.created)
-        by_month = dict(
+        failures = by_month(
             db.session.execute(
                 select(month, func.count(StripeEvent.id))
                 .where(StripeEvent.type == "invoice.payment_failed",
@@ -424,7 +438,7 @@ def grace(now: datetime | None = None, period: Period | None = None, limit: int 
                 .group_by(month)
             ).all()
         )  # fmt: skip
-        failed = [(m, by_month.get(m, 0)) for m in period.months()]
+        failed = [(m, failures.get(m, 0)) for m in period.months()]
     return GraceReport(failed, rows, counts[0] or 0, counts[1] or 0)
 
 

@@ -37,8 +37,14 @@ def upgrade():
         batch_op.create_index('ix_memberships_ended_at', ['ended_at'], unique=False)
         batch_op.create_index('ix_memberships_ref', ['ref'], unique=False)
 
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_report', ['occurred_at', 'kind', 'currency', 'amount'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_report')
+
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_index('ix_memberships_ref')
         batch_op.drop_index('ix_memberships_ended_at')
