@@ -14,6 +14,7 @@ from membership.accounts.models import User
 from membership.admin import demo as admin_demo
 from membership.billing import demo as billing_demo
 from membership.extensions import db
+from membership.fundraisers import demo as fundraiser_demo
 
 DEMO_STAFF_EMAIL = "staff@example.org"
 
@@ -49,6 +50,7 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
     billing_demo.seed_paying_member,
 ]
 SEEDERS.append(access_demo.seed_access)  # article-access rules
+SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
 
 
 def seed(members: int = 0, echo: Callable[[str], None] = print) -> Summary:

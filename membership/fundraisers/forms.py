@@ -14,6 +14,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -63,7 +64,11 @@ class CampaignForm(FlaskForm):
                                  validators=[InputRequired()])  # fmt: skip
     status = SelectField(
         _l("Status"),
-        choices=[("draft", _l("Draft (staff only)")), ("live", _l("Live")), ("ended", _l("Ended"))],
+        choices=[
+            SelectChoice("draft", _l("Draft (staff only)")),
+            SelectChoice("live", _l("Live")),
+            SelectChoice("ended", _l("Ended")),
+        ],
     )
     min_amount = StringField(_l("Smallest gift"), default="5", validators=[InputRequired()])
     max_amount = StringField(_l("Largest gift"), default="10000", validators=[InputRequired()])

@@ -77,6 +77,20 @@ def live_campaign() -> Campaign | None:
     )
 
 
+def teaser() -> dict[str, Any] | None:
+    """The live campaign and its figures for the front page, or None."""
+    campaign = live_campaign()
+    if campaign is None:
+        return None
+    snap = snapshot(campaign.slug)
+    return {
+        "campaign": campaign,
+        "figures": snap.figures,
+        "days_left": days_left(campaign),
+        "has_ended": False,
+    }
+
+
 def is_open(campaign: Campaign, at: datetime | None = None) -> bool:
     """Whether the campaign takes gifts now: live, started and not past its end."""
     at = at or utcnow()

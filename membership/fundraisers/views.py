@@ -91,7 +91,7 @@ def donate(slug: str):
     )
     user = current_user if current_user.is_authenticated else None
     try:
-        _, url = services.start_donation(campaign, gift, user, str(get_locale() or "en"))
+        url = services.start_donation(campaign, gift, user, str(get_locale() or "en"))[1]
     except services.DonationError as exc:
         db.session.rollback()
         if str(exc) == "closed":

@@ -15,9 +15,13 @@ def index():
     """Plans, perks and the live fundraiser."""
     from membership.billing.forms import CheckoutForm
     from membership.billing.views import active_plans
+    from membership.fundraisers.services import teaser
 
     return render_template(
-        "main/index.html", plans=active_plans(), form=CheckoutForm(ref=request.args.get("ref"))
+        "main/index.html",
+        plans=active_plans(),
+        form=CheckoutForm(ref=request.args.get("ref")),
+        fundraiser=teaser(),
     )
 
 
