@@ -74,7 +74,7 @@ def make_campaign(slug: str = SLUG, status: CampaignStatus = CampaignStatus.live
 
 @pytest.fixture
 def campaign(app):
-    """A live campaign (goal €10,000, gifts €5–€5,000), the demo perks, a fresh progress memo."""
+    """A live campaign (goal €10,000, gifts €5 to €5,000), the demo perks, a fresh memo."""
     app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 0
     services.MEMO.clear()
     with app.app_context():

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from membership.accounts.models import Role
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
 from membership.fundraisers import services
 from membership.fundraisers.models import Campaign
 from membership.ledger.models import LedgerEntry
 from tests.factories import make_user
-from membership.accounts.models import Role
 from tests.fundraisers.conftest import (
     SLUG,
     donations,
