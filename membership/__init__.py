@@ -99,6 +99,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(billing_bp)
+    from membership.gifts import handlers as gift_handlers  # noqa: F401 - webhook handlers
+    from membership.gifts.views import bp as gifts_bp
+
+    app.register_blueprint(gifts_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_access(app)  # article access: API, admin pages, demo page

@@ -17,9 +17,9 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale, lazy_gettext
 from sqlalchemy import JSON, Integer, String, Text, event, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from membership.database import insert_new
 from membership.extensions import db
 from membership.timeutil import UTCDateTime, utcnow
 
@@ -36,6 +36,8 @@ SUBJECTS = {
     "membership_welcome": lazy_gettext("Welcome: your membership is active"),
     "membership_ended": lazy_gettext("Your membership has ended"),
     "payment_failed": lazy_gettext("Your membership payment failed"),
+    "gift_received": lazy_gettext("You have been given a membership"),
+    "gift_receipt": lazy_gettext("Your gift membership receipt"),
     "donation_receipt": lazy_gettext("Thank you for your gift: your receipt"),  # fundraisers
 }
 
@@ -72,21 +74,20 @@ def queue_mail(
     """Queue a mail in the current transaction; returns None when the dedupe key was used."""
     if template not in SUBJECTS:
         raise ValueError(f"unknown mail template {template!r}")
-    if dedupe_key is not None:
-        exists = db.session.scalar(select(MailJob.id).where(MailJob.dedupe_key == dedupe_key))
-        if exists is not None:
-            return None
-    job = MailJob(
-        template=template,
-        recipient=recipient,
-        locale=locale,
-        context=context or {},
-        dedupe_key=dedupe_key,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(job)
-    except IntegrityError:  # a concurrent transaction queued the same mail first
+    values = {
+        "template": template,
+        "recipient": recipient,
+        "locale": locale,
+        "context": context or {},
+        "dedupe_key": dedupe_key,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    # ON CONFLICT DO NOTHING: a second queueing of the same key (a retried webhook, a concurrent
+    # transaction) adds nothing and sends nothing.
+    job = insert_new(MailJob, "dedupe_key", values)
+    if job is None:
         return None
     db.session.info.setdefault(_PENDING, []).append(job.id)
     return job

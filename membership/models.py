@@ -6,6 +6,7 @@ from membership.admin.models import StaffNote  # noqa: F401 - staff notes, repor
 from membership.audit import AuditEntry  # noqa: F401
 from membership.billing.models import Membership, Plan, Price, StripeEvent  # noqa: F401
 from membership.fundraisers.models import Campaign, Donation  # noqa: F401
+from membership.gifts.models import GiftMembership  # noqa: F401
 from membership.ledger.models import LedgerEntry  # noqa: F401
 from membership.mail import MailJob  # noqa: F401
 from membership.perks.models import Perk, PerkGrant  # noqa: F401

@@ -34,7 +34,7 @@ PLANS = [
      ["members-only-articles", "ad-free"], 0, 0),
     ("insider", "Insider", "Everything, plus the editors' letter and our events.", "eur", 1200,
      12000, ["members-only-articles", "ad-free", "insider-newsletter", "event-invitations"], 14, 0),
-    ("solidarity", "Solidarity", "Pay what you can, from €3 a month.", "eur", 0, 0,
+    ("solidarity", "Solidarity", "Members-only articles, at the price you choose.", "eur", 0, 0,
      ["members-only-articles"], 0, 300),
 ]  # fmt: skip
 

@@ -1,6 +1,6 @@
-"""Stripe events: stored once under their id, then dispatched to every registered handler in one
-transaction. Handlers register with @on("type", …); a failing handler rolls back its work, marks the
-event failed and makes the webhook answer 500, so that Stripe retries."""
+"""Stripe events: stored once under their id and dispatched to every registered handler in the same
+transaction. Handlers register with @on("type", …); a failing handler rolls back all the work, the
+event is kept as failed with its error, and the webhook answers 500 so that Stripe retries."""
 
 from __future__ import annotations
 
@@ -49,28 +49,35 @@ class Outcome:
     http_status: int
 
 
+def _row(event: dict[str, Any], status: str) -> dict[str, Any]:
+    """The stripe_events row for an event, in a given status."""
+    obj = data_object(event)
+    now = utcnow()
+    return {
+        "id": event["id"],
+        "type": str(event.get("type") or "unknown")[:100],
+        "object_id": obj.get("id") if isinstance(obj, dict) else None,
+        "created": from_unix(event.get("created")) or now,
+        "livemode": bool(event.get("livemode")),
+        "api_version": event.get("api_version"),
+        "payload": event,
+        "status": status,
+        "attempts": 0 if status == "ignored" else 1,
+        "received_at": now,
+        "processed_at": now if status in ("processed", "ignored") else None,
+    }
+
+
 def store(event: dict[str, Any]) -> StripeEvent:
-    """Insert the event under its id (once, enforced by the primary key) and lock its row."""
-    obj = (event.get("data") or {}).get("object") or {}
-    insert_ignoring_duplicates(
-        StripeEvent,
-        "id",
-        {
-            "id": event["id"],
-            "type": str(event.get("type") or "unknown")[:100],
-            "object_id": obj.get("id") if isinstance(obj, dict) else None,
-            "created": from_unix(event.get("created")) or utcnow(),
-            "livemode": bool(event.get("livemode")),
-            "api_version": event.get("api_version"),
-            "payload": event,
-            "status": "received",
-            "attempts": 0,
-            "received_at": utcnow(),
-        },
-    )
-    # FOR UPDATE serialises concurrent deliveries of the same event on PostgreSQL.
+    """Insert the event as received unless it exists; return its row, locked."""
+    insert_ignoring_duplicates(StripeEvent, "id", _row(event, "received") | {"attempts": 0})
+    return _locked(event["id"])
+
+
+def _locked(event_id: str) -> StripeEvent:
+    """The event's row, locked FOR UPDATE: concurrent deliveries of one event serialise here."""
     return db.session.scalar(
-        select(StripeEvent).where(StripeEvent.id == event["id"]).with_for_update()
+        select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
     )
 
 
@@ -80,35 +87,60 @@ def live_mode() -> bool:
 
 
 def receive(event: dict[str, Any]) -> Outcome:
-    """Store a verified event and process it unless that was done before."""
-    stored = store(event)
+    """Store a verified event once and process it unless that was done before.
+
+    The common case costs one INSERT: a new event is inserted already marked processed, in the
+    same transaction as its handlers' work, so both commit or neither does. A concurrent
+    delivery of the same event waits on the primary key and then finds it done.
+    """
+    event_type = str(event.get("type") or "")
+    if bool(event.get("livemode")) != live_mode() or not handlers_for(event_type):
+        new = insert_ignoring_duplicates(StripeEvent, "id", _row(event, "ignored"))
+        return Outcome("ignored" if new else "duplicate", 200)
+    if insert_ignoring_duplicates(StripeEvent, "id", _row(event, "processed")):
+        return _run(event, stored=None)
+    stored = _locked(event["id"])
     if stored.status in ("processed", "ignored"):
         return Outcome("duplicate", 200)
-    return process(stored)
+    return _run(event, stored)  # failed (or received) before: Stripe's retry runs it again
 
 
 def process(stored: StripeEvent) -> Outcome:
-    """Run the handlers of a stored event inside a savepoint; record the outcome on the row."""
-    event = stored.payload
-    handlers = handlers_for(stored.type)
-    if bool(event.get("livemode")) != live_mode() or not handlers:
+    """Run a stored event's handlers again (replay, or the staff area's retry button)."""
+    if not handlers_for(stored.type) or bool(stored.payload.get("livemode")) != live_mode():
         stored.status = "ignored"
         stored.processed_at = utcnow()
         return Outcome("ignored", 200)
-    stored.attempts += 1
+    return _run(stored.payload, stored)
+
+
+def _run(event: dict[str, Any], stored: StripeEvent | None) -> Outcome:
+    """Run every handler; on failure roll all back and keep the event as failed with its error."""
     try:
-        with db.session.begin_nested():
-            for handler in handlers:
-                handler(event)
+        for handler in handlers_for(str(event.get("type"))):
+            handler(event)
+        if stored is not None:
+            stored.attempts += 1
+            stored.status = "processed"
+            stored.error = None
+            stored.processed_at = utcnow()
+        db.session.flush()
     except Exception as exc:  # any handler failure: Stripe must retry later
-        log.exception("stripe event %s (%s) failed", stored.id, stored.type)
-        stored.status = "failed"
-        stored.error = f"{type(exc).__name__}: {exc}"[:4000]
+        log.exception("stripe event %s (%s) failed", event.get("id"), event.get("type"))
+        db.session.rollback()
+        _record_failure(event, f"{type(exc).__name__}: {exc}"[:4000])
         return Outcome("failed", 500)
-    stored.status = "processed"
-    stored.error = None
-    stored.processed_at = utcnow()
     return Outcome("processed", 200)
+
+
+def _record_failure(event: dict[str, Any], error: str) -> None:
+    """After the rollback: keep the event, marked failed with its error and one more attempt."""
+    insert_ignoring_duplicates(StripeEvent, "id", _row(event, "received") | {"attempts": 0})
+    stored = _locked(event["id"])
+    stored.status = "failed"
+    stored.error = error
+    stored.attempts += 1
+    db.session.flush()
 
 
 def data_object(event: dict[str, Any]) -> dict[str, Any]:

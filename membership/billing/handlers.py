@@ -30,7 +30,9 @@ def checkout_completed(event: dict) -> None:
     session = CheckoutSession.from_stripe(data_object(event))
     if session.metadata.get("kind") != services.KIND or not session.subscription:
         return
-    services.sync_subscription(gateway.retrieve_subscription(session.subscription))
+    if services.membership_for(session.subscription) is None:
+        # Otherwise the subscription's own events keep the membership current.
+        services.sync_subscription(gateway.retrieve_subscription(session.subscription))
 
 
 @on(
@@ -48,12 +50,15 @@ def subscription_changed(event: dict) -> None:
 
 @on("invoice.paid")
 def invoice_paid(event: dict) -> None:
-    """A paid invoice is final: record it, then mirror its subscription (it may have recovered)."""
+    """A paid invoice is final: record it; re-read a subscription that may have recovered."""
     invoice = Invoice.from_stripe(data_object(event))
+    if not invoice.subscription_id or not services.is_membership_invoice(invoice):
+        return
     services.record_invoice(invoice)
-    if invoice.subscription_id and invoice.subscription_metadata.get("kind", "membership") == (
-        services.KIND
-    ):
+    membership = services.membership_for(invoice.subscription_id)
+    # A renewal of an active membership changes nothing else (its period moves with
+    # customer.subscription.updated); a past-due one recovers now.
+    if membership is not None and membership.status not in ("active", "trialing"):
         services.sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
 
 
@@ -62,7 +67,7 @@ def invoice_payment_failed(event: dict) -> None:
     """A renewal failed: mirror the subscription (past_due) and tell the reader once."""
     obj = data_object(event)
     invoice = Invoice.from_stripe(obj)
-    if invoice.subscription_metadata.get("kind", services.KIND) != services.KIND:
+    if not services.is_membership_invoice(invoice):
         return
     services.payment_failed(invoice, int(obj.get("attempt_count") or 1))
 

@@ -20,7 +20,7 @@ from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
 from membership.extensions import db
 from membership.ledger import services as ledger
-from membership.ledger.models import EntryKind
+from membership.ledger.models import EntryKind, LedgerEntry
 from membership.mail import queue_mail
 from membership.money import MoneyError, format_money, to_minor
 from membership.perks.services import sync_membership_grants
@@ -286,7 +286,8 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
         db.session.add(membership)
     unpaid = subscription.latest_invoice_status in ("open", "uncollectible")
     plan = _plan_for(subscription)
-    membership.plan_id = plan.id if plan else membership.plan_id
+    if plan is not None:
+        membership.plan = plan
     membership.status = subscription.status
     membership.stripe_price_id = subscription.price_id
     membership.interval = subscription.interval
@@ -304,7 +305,6 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     # Staff reports: conversions by the article the reader joined from (Checkout metadata).
     membership.ref = subscription.metadata.get("ref") or membership.ref
     db.session.flush()
-    db.session.refresh(membership, ["plan"])
     changes = {
         name: [_plain(before[name]), _plain(getattr(membership, name))]
         for name in TRACKED
@@ -332,21 +332,35 @@ def _notify(membership: Membership, previous_status: str | None) -> None:
         "trialing",
     ):
         queue_mail("membership_welcome", user.email, context, locale=user.locale,
-                   dedupe_key=f"welcome-{membership.id}")  # fmt: skip
+                   dedupe_key=f"welcome-{membership.stripe_subscription_id}")  # fmt: skip
     if membership.status == "canceled" and previous_status != "canceled":
         queue_mail("membership_ended", user.email, context, locale=user.locale,
-                   dedupe_key=f"ended-{membership.id}")  # fmt: skip
+                   dedupe_key=f"ended-{membership.stripe_subscription_id}")  # fmt: skip
 
 
-def record_invoice(invoice: Invoice) -> bool:
-    """Add a paid membership invoice to the ledger (once); True when the row is new."""
+def membership_for(subscription_id: str) -> Membership | None:
+    """The membership mirroring a subscription, if any."""
+    return db.session.scalar(
+        select(Membership).where(Membership.stripe_subscription_id == subscription_id)
+    )
+
+
+def is_membership_invoice(invoice: Invoice) -> bool:
+    """Whether an invoice bills a membership (donations' invoices carry kind=donation)."""
+    return invoice.subscription_metadata.get("kind", KIND) == KIND
+
+
+def record_invoice(invoice: Invoice, payment_intent_id: str | None = None) -> bool:
+    """Add a paid membership invoice to the ledger (once); True when the row is new.
+
+    The payment intent that paid it is only needed to match a later refund, so it is looked up
+    then (resolve_invoice_payment), not on this hot path.
+    """
     if invoice.status != "paid" or invoice.amount_paid <= 0 or not invoice.subscription_id:
         return False
-    if invoice.subscription_metadata.get("kind", KIND) != KIND:
+    if not is_membership_invoice(invoice):
         return False
-    membership = db.session.scalar(
-        select(Membership).where(Membership.stripe_subscription_id == invoice.subscription_id)
-    )
+    membership = membership_for(invoice.subscription_id)
     if membership is None:
         membership = sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
         if membership is None:
@@ -360,7 +374,7 @@ def record_invoice(invoice: Invoice) -> bool:
         invoice.paid_at or invoice.created,
         user_id=membership.user_id,
         membership_id=membership.id,
-        payment_intent_id=gateway.invoice_payment_intent(invoice.id),
+        payment_intent_id=payment_intent_id,
         description=f"{plan_name} ({membership.interval})",
         receipt_url=invoice.hosted_invoice_url,
     )
@@ -368,10 +382,16 @@ def record_invoice(invoice: Invoice) -> bool:
 
 
 def resolve_invoice_payment(payment_intent_id: str) -> None:
-    """Ledger origin resolver: record the membership invoice a payment intent paid."""
+    """Ledger origin resolver: link (or record) the membership invoice a payment intent paid."""
     invoice_id = gateway.invoice_for_payment_intent(payment_intent_id)
-    if invoice_id:
-        record_invoice(gateway.retrieve_invoice(invoice_id))
+    if not invoice_id:
+        return
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.stripe_object_id == invoice_id))
+    if entry is None:
+        record_invoice(gateway.retrieve_invoice(invoice_id), payment_intent_id)
+    elif entry.payment_intent_id is None:
+        entry.payment_intent_id = payment_intent_id  # a link, filled in when first needed
+        db.session.flush()
 
 
 ledger.ORIGIN_RESOLVERS.append(resolve_invoice_payment)

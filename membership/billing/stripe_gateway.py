@@ -55,6 +55,15 @@ def _call(method, *args, **kwargs) -> dict[str, Any]:
     return result.to_dict() if hasattr(result, "to_dict") else result
 
 
+def _get(path: str, **params: Any) -> dict[str, Any]:
+    """GET a Stripe path and return its JSON, skipping the SDK's object building (hot path)."""
+    try:
+        response = client().raw_request("get", path, **params)
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    return json.loads(response.body)
+
+
 def _write(key: str) -> dict[str, Any]:
     """Request options for a write: the idempotency key makes a retried call do nothing twice."""
     return {"idempotency_key": key[:255]}
@@ -157,11 +166,7 @@ def create_portal_session(customer_id: str, return_url: str) -> str:
 
 def retrieve_subscription(subscription_id: str) -> Subscription:
     """Read a subscription with its latest invoice."""
-    obj = _call(
-        client().v1.subscriptions.retrieve,
-        subscription_id,
-        params={"expand": ["latest_invoice"]},
-    )
+    obj = _get(f"/v1/subscriptions/{_safe(subscription_id)}", expand=["latest_invoice"])
     return Subscription.from_stripe(obj)
 
 
@@ -186,7 +191,7 @@ def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]
 
 def retrieve_invoice(invoice_id: str) -> Invoice:
     """Read an invoice."""
-    return Invoice.from_stripe(_call(client().v1.invoices.retrieve, invoice_id))
+    return Invoice.from_stripe(_get(f"/v1/invoices/{_safe(invoice_id)}"))
 
 
 def list_invoices(created_gte: int | None = None) -> Iterator[Invoice]:
@@ -195,15 +200,6 @@ def list_invoices(created_gte: int | None = None) -> Iterator[Invoice]:
     if created_gte:
         params["created"] = {"gte": created_gte}
     yield from (Invoice.from_stripe(o) for o in _paginate(client().v1.invoices, params))
-
-
-def invoice_payment_intent(invoice_id: str) -> str | None:
-    """The payment intent that paid an invoice (from its invoice payments)."""
-    found = _call(client().v1.invoice_payments.list, params={"invoice": invoice_id, "limit": 10})
-    for payment in found.get("data") or []:
-        if payment.get("status") == "paid":
-            return (payment.get("payment") or {}).get("payment_intent")
-    return None
 
 
 def invoice_for_payment_intent(payment_intent_id: str) -> str | None:
@@ -224,7 +220,7 @@ def invoice_for_payment_intent(payment_intent_id: str) -> str | None:
 
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntent:
     """Read a payment intent."""
-    return PaymentIntent.from_stripe(_call(client().v1.payment_intents.retrieve, payment_intent_id))
+    return PaymentIntent.from_stripe(_get(f"/v1/payment_intents/{_safe(payment_intent_id)}"))
 
 
 def retrieve_charge(charge_id: str) -> Charge:
@@ -236,7 +232,7 @@ def retrieve_charge(charge_id: str) -> Charge:
 
 def retrieve_dispute(dispute_id: str) -> Dispute:
     """Read a dispute."""
-    return Dispute.from_stripe(_call(client().v1.disputes.retrieve, dispute_id))
+    return Dispute.from_stripe(_get(f"/v1/disputes/{_safe(dispute_id)}"))
 
 
 def refund_payment_intent(payment_intent_id: str, amount: int | None, key: str) -> str:
@@ -269,6 +265,13 @@ def retrieve_event(event_id: str) -> dict[str, Any]:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _safe(object_id: str) -> str:
+    """An id fit for a URL path: Stripe ids are letters, digits and underscores."""
+    if not object_id or not all(ch.isalnum() or ch == "_" for ch in object_id):
+        raise PaymentProviderError(f"not a Stripe id: {object_id!r}")
+    return object_id
 
 
 def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

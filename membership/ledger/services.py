@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from membership.billing.stripe_objects import Charge, Dispute
-from membership.database import insert_ignoring_duplicates
+from membership.database import insert_new
 from membership.extensions import db
 from membership.ledger.models import EntryKind, LedgerEntry
 
@@ -47,11 +47,9 @@ def record(
         "occurred_at": occurred_at,
         **attributes,
     }
-    if not insert_ignoring_duplicates(LedgerEntry, "stripe_object_id", values):
+    entry = insert_new(LedgerEntry, "stripe_object_id", values)
+    if entry is None:
         return None
-    entry = db.session.scalar(
-        select(LedgerEntry).where(LedgerEntry.stripe_object_id == stripe_object_id)
-    )
     for hook in ON_NEW_ENTRY:
         hook(entry)
     return entry

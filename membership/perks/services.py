@@ -88,7 +88,7 @@ def membership_window(membership) -> Window | None:
 
 
 def sync_membership_grants(membership) -> None:
-    """Make the membership's grants match its state, auditing every change with its reason."""
+    """Make the membership's grants match its state, auditing the change with its reason."""
     window = membership_window(membership)
     plan_perks = {perk.id: perk for perk in (membership.plan.perks if membership.plan else [])}
     existing = {
@@ -100,6 +100,7 @@ def sync_membership_grants(membership) -> None:
             )
         )
     }
+    changed: list[dict[str, str | None]] = []
     for perk_id, perk in plan_perks.items():
         if window is None:
             continue
@@ -113,36 +114,42 @@ def sync_membership_grants(membership) -> None:
                 starts_at=window.starts_at,
             )
             db.session.add(grant)
-        _set_window(grant, window.starts_at, window.ends_at, window.reason, perk.slug)
+        if _set_window(grant, window.starts_at, window.ends_at, window.reason):
+            changed.append(_describe(perk.slug, grant))
     for perk_id, grant in existing.items():
         if perk_id in plan_perks and window is not None:
             continue
         # The plan no longer carries this perk, or the membership never opened anything.
         end = grant.starts_at if window is None else max(grant.starts_at, utcnow())
-        if grant.ends_at is None or grant.ends_at > end:
-            _set_window(grant, grant.starts_at, end, "no longer part of the plan", grant.perk.slug)
+        if (grant.ends_at is None or grant.ends_at > end) and _set_window(
+            grant, grant.starts_at, end, "no longer part of the plan"
+        ):
+            changed.append(_describe(grant.perk.slug, grant))
+    if changed:
+        audit.record("perk.window", "user", membership.user_id, source="membership",
+                     membership=membership.id, grants=changed)  # fmt: skip
 
 
-def _set_window(grant: PerkGrant, starts: datetime, ends: datetime | None, reason: str, slug: str):
-    """Change a grant's window and reason; record the change when there is one."""
+def _set_window(grant: PerkGrant, starts: datetime, ends: datetime | None, reason: str) -> bool:
+    """Change a grant's window and reason; True when something changed."""
     if grant.id is not None and (grant.starts_at, grant.ends_at, grant.reason) == (
         starts,
         ends,
         reason,
     ):
-        return
+        return False
     grant.starts_at, grant.ends_at, grant.reason = starts, ends, reason
-    db.session.flush()
-    audit.record(
-        "perk.window",
-        "user",
-        grant.user_id,
-        perk=slug,
-        source=grant.source.value,
-        starts_at=starts.isoformat(),
-        ends_at=ends.isoformat() if ends else None,
-        reason=reason,
-    )
+    return True
+
+
+def _describe(slug: str, grant: PerkGrant) -> dict[str, str | None]:
+    """A grant's window for the audit log."""
+    return {
+        "perk": slug,
+        "starts_at": grant.starts_at.isoformat(),
+        "ends_at": grant.ends_at.isoformat() if grant.ends_at else None,
+        "reason": grant.reason,
+    }
 
 
 def grant_complimentary(

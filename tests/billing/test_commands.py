@@ -13,7 +13,7 @@ from tests.billing.conftest import join, membership_of
 def test_sync_plans_twice_creates_nothing_new(app, catalogue, runner, stripe_world):
     first = runner.invoke(args=["stripe", "sync-plans"])
     assert first.exit_code == 0, first.output
-    # A product per plan; prices for the fixed plans (pay-what-you-want prices are made at Checkout).
+    # A product per plan; prices for fixed plans (pay-what-you-want ones are made at Checkout).
     assert "3 products created, 4 prices created" in first.output
     again = runner.invoke(args=["stripe", "sync-plans"])
     assert again.exit_code == 0, again.output

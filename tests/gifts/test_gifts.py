@@ -1,0 +1,133 @@
+"""Gift memberships: a buyer pays for months, the recipient redeems a code and reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from membership.extensions import db
+from membership.gifts.models import GiftMembership
+from membership.gifts.services import add_months, normalize_code
+from membership.ledger.models import LedgerEntry
+from membership.perks.services import active_perk_slugs
+from tests.conftest import Actions
+from tests.factories import make_user
+
+
+@pytest.fixture
+def buy(app, catalogue, auth, stripe_world):
+    """An anonymous buyer gives `months` of a plan to friend@example.org; returns the code."""
+
+    def _buy(plan="supporter", months="6", card="4242424242424242"):
+        response = auth.post(
+            "/gift",
+            {"plan": plan, "months": months, "recipient_email": "Friend@Example.org",
+             "message": "Happy birthday <3", "buyer_email": "giver@example.org"},
+        )  # fmt: skip
+        assert response.status_code == 303, response.get_data(as_text=True)
+        stripe_world.pay(response.headers["Location"], card=card)
+        stripe_world.deliver()
+
+    return _buy
+
+
+@pytest.fixture
+def catalogue(app):
+    from membership.billing.demo import seed_catalogue
+    from membership.demo import Summary
+
+    with app.app_context():
+        seed_catalogue(Summary(), 0, print)
+        db.session.commit()
+
+
+def test_buy_redeem_and_read(app, buy, mailbox):
+    buy(months="6")
+    received = mailbox.last_to("friend@example.org")
+    assert received["Subject"] == "You have been given a membership"
+    body = mailbox.body(received)
+    assert "6 months of Supporter" in body and "Happy birthday <3" in body
+    code = body.split("Your code: ")[1].split()[0]
+    assert mailbox.last_to("giver@example.org")["Subject"] == "Your gift membership receipt"
+    with app.app_context():
+        entry = db.session.scalar(select(LedgerEntry))
+        assert (entry.kind.value, entry.amount, entry.currency) == ("membership", 3000, "eur")
+
+    with app.app_context():
+        friend = make_user(email="friend@example.org").id
+    reader = Actions(app.test_client(), mailbox)
+    reader.login(email="friend@example.org")
+    page = reader.client.get(f"/gift/redeem?code={code}").get_data(as_text=True)
+    assert code in page  # prefilled from the mail's link
+    response = reader.post("/gift/redeem", {"code": code.lower().replace("-", " ")})
+    assert response.status_code == 303
+    with app.app_context():
+        assert active_perk_slugs(friend) == ["ad-free", "members-only-articles"]
+        later = add_months(datetime.now(UTC), 7)
+        assert active_perk_slugs(friend, at=later) == []
+    again = reader.post("/gift/redeem", {"code": code})
+    assert again.status_code == 400
+    assert "used already" in again.get_data(as_text=True)
+
+
+def test_unpaid_and_unknown_codes(app, catalogue, auth, stripe_world, mailbox):
+    response = auth.post(
+        "/gift",
+        {"plan": "supporter", "months": "3", "recipient_email": "f@example.org",
+         "buyer_email": "g@example.org"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    with app.app_context():
+        code = db.session.scalar(select(GiftMembership.code))
+        make_user(email="r@example.org")
+    reader = Actions(app.test_client(), mailbox)
+    reader.login(email="r@example.org")
+    assert "not paid yet" in reader.post("/gift/redeem", {"code": code}).get_data(as_text=True)
+    assert "do not know that code" in reader.post(
+        "/gift/redeem", {"code": "GIFT-AAAA-BBBB-CCCC"}
+    ).get_data(as_text=True)
+    assert reader.post("/gift/redeem", {"code": "x" * 10_000}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"months": "5"}, "Choose 3, 6 or 12 months."),
+        ({"plan": "solidarity"}, "cannot be given as a gift"),
+        ({"plan": "nope"}, "cannot be given as a gift"),
+        ({"recipient_email": "not-an-email"}, "valid e-mail"),
+        ({"buyer_email": ""}, "We need your address"),
+        ({"message": "x" * 10_000}, "Field cannot be longer"),
+    ],
+)
+def test_bad_gift_requests(app, catalogue, auth, data, message):
+    form = {"plan": "supporter", "months": "6", "recipient_email": "f@example.org",
+            "buyer_email": "g@example.org", **data}  # fmt: skip
+    response = auth.post("/gift", form)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(GiftMembership)) is None
+
+
+def test_redeem_needs_an_account(client):
+    response = client.get("/gift/redeem?code=GIFT-AAAA-BBBB-CCCC")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_duplicate_webhooks_record_one_payment_and_one_mail(app, buy, stripe_world, mailbox):
+    buy()
+    stripe_world.deliver(stripe_world.sandbox.events())  # everything again
+    with app.app_context():
+        assert len(db.session.scalars(select(LedgerEntry)).all()) == 1
+    assert len(mailbox.to("friend@example.org")) == 1
+
+
+def test_add_months_and_codes():
+    assert add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert add_months(datetime(2026, 11, 15, tzinfo=UTC), 3) == datetime(2027, 2, 15, tzinfo=UTC)
+    assert normalize_code("gift 7kq2 m9xd 4hpt") == "GIFT-7KQ2-M9XD-4HPT"
+    assert normalize_code("short") == ""
