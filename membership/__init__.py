@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from membership.config import ROOT, from_environment
 
@@ -48,6 +48,11 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
+
+    @limiter.request_filter
+    def _machine_routes() -> bool:
+        """Rate limits guard people's forms; machine routes (signed or read-only) skip the check."""
+        return request.path.startswith(("/api/", "/webhooks/", "/healthz"))
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"

@@ -190,5 +190,6 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _send_after_commit(response):
-        send_committed()
+        if db.session.registry.has():  # no session was opened: nothing can have been queued
+            send_committed()
         return response

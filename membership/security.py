@@ -87,18 +87,22 @@ def init_app(app: Flask) -> None:
         True: content_security_policy(app, framing=True),
     }
     https = app.config["BASE_URL"].startswith("https://")
+    common = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if https:
+        common.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    closed = [("Content-Security-Policy", policies[False]), ("X-Frame-Options", "DENY"), *common]
+    framed = [("Content-Security-Policy", policies[True]), *common]
+    views = app.view_functions
 
     @app.after_request
     def _headers(response):
-        view = current_app.view_functions.get(request.endpoint or "")
-        framing = bool(getattr(view, "_allow_framing", False))
+        view = views.get(request.endpoint or "")
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", policies[framing])
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if not framing:
-            headers.setdefault("X-Frame-Options", "DENY")
-        if https:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in framed if getattr(view, "_allow_framing", False) else closed:
+            if name not in headers:
+                headers[name] = value
         return response

@@ -304,8 +304,9 @@ def _sync_token_cookie(response):
         return response
     reader = g.get("access_reader")
     if reader is None:
-        page = response.mimetype == "text/html"
-        if present is not None and not page and not g.get("access_signed_in"):
+        if response.mimetype != "text/html" and not g.get("access_signed_in"):
+            # Machine answers (webhooks, progress, JSON) never start or renew a token: the
+            # access API passes its reader in g, and pages renew it for people.
             return response
         if not current_user.is_authenticated:
             if present is not None:
