@@ -142,3 +142,18 @@ def test_billing_portal(app, reader, auth, stripe_world):
     response = auth.post("/account/billing-portal", form_page="/account")
     assert response.status_code == 303
     assert response.headers["Location"].startswith(stripe_world.sandbox.url + "/p/session/")
+
+
+def test_cancel_in_the_billing_portal_reaches_the_app(app, reader, auth, stripe_world):
+    import urllib.parse
+    import urllib.request
+
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    portal = auth.post("/account/billing-portal", form_page="/account").headers["Location"]
+    subscription = membership_of(app, reader).stripe_subscription_id
+    form = urllib.parse.urlencode({"action": "cancel", "subscription": subscription}).encode()
+    with urllib.request.urlopen(portal, data=form, timeout=10) as answer:  # noqa: S310 - sandbox
+        assert answer.status == 200  # the portal shows its page again after the action
+    stripe_world.deliver()
+    assert membership_of(app, reader).cancel_at_period_end is True
