@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     def _machine_routes() -> bool:
         """Rate limits guard people's forms; machine routes (signed or read-only) skip the check."""
         return request.path.startswith(("/api/", "/webhooks/", "/healthz"))
+
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"

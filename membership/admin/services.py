@@ -18,9 +18,11 @@ from membership.accounts.models import User
 from membership.admin.models import StaffNote
 from membership.audit import AuditEntry
 from membership.billing import events
+from membership.billing import services as billing
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price, StripeEvent
 from membership.extensions import db
+from membership.ledger import services as ledger
 from membership.ledger.models import NEGATIVE_KINDS, EntryKind, LedgerEntry
 from membership.perks.models import Perk, PerkGrant
 
@@ -65,19 +67,8 @@ class MemberFile:
 
 def member_file(user: User, limit: int = 100) -> MemberFile:
     """The member's memberships, payments, gifts, perks, audit trail, Stripe events and notes."""
-    memberships = list(
-        db.session.scalars(
-            select(Membership).where(Membership.user_id == user.id).order_by(Membership.id.desc())
-        )
-    )
-    payments = list(
-        db.session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.user_id == user.id)
-            .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
-            .limit(limit)
-        )
-    )
+    memberships = billing.memberships_of(user.id)
+    payments = ledger.entries_of(user.id, limit)
     refunded: dict[int, int] = {}
     for entry in payments:
         if entry.kind in NEGATIVE_KINDS and entry.reverses_id:

@@ -338,6 +338,15 @@ def _notify(membership: Membership, previous_status: str | None) -> None:
                    dedupe_key=f"ended-{membership.stripe_subscription_id}")  # fmt: skip
 
 
+def memberships_of(user_id: int) -> list[Membership]:
+    """A reader's memberships, newest first."""
+    return list(
+        db.session.scalars(
+            select(Membership).where(Membership.user_id == user_id).order_by(Membership.id.desc())
+        )
+    )
+
+
 def membership_for(subscription_id: str) -> Membership | None:
     """The membership mirroring a subscription, if any."""
     return db.session.scalar(

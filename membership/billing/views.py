@@ -16,7 +16,7 @@ from membership.billing.forms import CheckoutForm
 from membership.billing.models import Membership, Plan
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
-from membership.ledger.models import LedgerEntry
+from membership.ledger import services as ledger
 from membership.perks.services import active_grants
 
 bp = Blueprint("billing", __name__)
@@ -149,19 +149,8 @@ def change_membership(membership_id: int, action: str):
 
 def account_section(user) -> dict:
     """The membership part of the account page."""
-    memberships = list(
-        db.session.scalars(
-            select(Membership).where(Membership.user_id == user.id).order_by(Membership.id.desc())
-        )
-    )
-    payments = list(
-        db.session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.user_id == user.id)
-            .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
-            .limit(50)
-        )
-    )
+    memberships = services.memberships_of(user.id)
+    payments = ledger.entries_of(user.id)
     return {
         "membership": next((m for m in memberships if m.is_live), None),
         "past": [m for m in memberships if not m.is_live],

@@ -55,6 +55,18 @@ def record(
     return entry
 
 
+def entries_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:
+    """A reader's ledger rows (payments, refunds, disputes), newest first."""
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.user_id == user_id)
+            .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def payment_for(payment_intent_id: str | None) -> LedgerEntry | None:
     """The ledger row of the payment a payment intent made, resolving its origin when missing."""
     if not payment_intent_id:
