@@ -220,4 +220,9 @@ def refund(user_id: int, entry_id: int):
     return redirect(url_for("admin.member", user_id=user_id), 303)
 
 
-from membership.admin import catalogue_views, report_views, webhook_views  # noqa: E402, F401
+from membership.admin import (  # noqa: E402, F401
+    catalogue_views,
+    fundraiser_report,
+    report_views,
+    webhook_views,
+)

@@ -590,23 +590,28 @@ def set_hidden(donation: Donation, hidden: bool, staff: User) -> None:
 # --- progress --------------------------------------------------------------------------------
 
 
-def outlet_shares(campaign_id: int, outlet_ids: list[int]) -> dict[int, int]:
-    """Each outlet's part of the campaign's ledger rows, exact to the minor unit.
-
-    A row with an outlet counts for that outlet. A row without one (a split gift, or its refund)
-    is shared equally among the campaign's outlets in display order: |amount| // N each, and the
-    |amount| % N units left over go one each to the first outlets, with the row's sign. A full
-    refund therefore takes back exactly what its gift gave, and the shares add up to the total.
-    """
-    shares = dict.fromkeys(outlet_ids, 0)
+def split_shares(
+    campaign_id: int, outlet_ids: list[int], *criteria, key=None
+) -> dict[tuple[Any, int], int]:
+    """Each outlet's part of the campaign's ledger rows matching `criteria`, per value of `key`."""
+    # A row with an outlet counts for that outlet. A row without one (a split gift, or its refund)
+    # is shared equally among the campaign's outlets in display order: |amount| // N each, and the
+    # |amount| % N units left over go one each to the first outlets, with the row's sign. A full
+    # refund therefore takes back exactly what its gift gave, and the shares add up to the total.
+    # Both the public progress and the staff report read their outlet figures from here.
+    keys = [key] if key is not None else []
+    known = set(outlet_ids)
+    where = (LedgerEntry.campaign_id == campaign_id, *criteria)
+    shares: dict[tuple[Any, int], int] = {}
     direct = db.session.execute(
-        select(LedgerEntry.outlet_id, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.campaign_id == campaign_id, LedgerEntry.outlet_id.is_not(None))
-        .group_by(LedgerEntry.outlet_id)
+        select(*keys, LedgerEntry.outlet_id, func.sum(LedgerEntry.amount))
+        .where(*where, LedgerEntry.outlet_id.is_not(None))
+        .group_by(*keys, LedgerEntry.outlet_id)
     ).all()
-    for outlet_id, amount in direct:
-        if outlet_id in shares:
-            shares[outlet_id] += int(amount)
+    for *group, outlet_id, amount in direct:
+        if outlet_id in known:
+            slot = (group[0] if group else None, outlet_id)
+            shares[slot] = shares.get(slot, 0) + int(amount)
     n = len(outlet_ids)
     if n == 0:
         return shares
@@ -614,15 +619,23 @@ def outlet_shares(campaign_id: int, outlet_ids: list[int]) -> dict[int, int]:
     positive = case((LedgerEntry.amount > 0, 1), else_=0)
     remainder = magnitude % n
     groups = db.session.execute(
-        select(positive, remainder, func.sum(magnitude // n), func.count())
-        .where(LedgerEntry.campaign_id == campaign_id, LedgerEntry.outlet_id.is_(None))
-        .group_by(positive, remainder)
+        select(*keys, positive, remainder, func.sum(magnitude // n), func.count())
+        .where(*where, LedgerEntry.outlet_id.is_(None))
+        .group_by(*keys, positive, remainder)
     ).all()
-    for is_positive, rest, quotient_sum, count in groups:
+    for *group, is_positive, rest, quotient_sum, count in groups:
         sign = 1 if is_positive else -1
         for index, outlet_id in enumerate(outlet_ids):
-            shares[outlet_id] += sign * (int(quotient_sum) + (int(count) if index < rest else 0))
+            slot = (group[0] if group else None, outlet_id)
+            part = sign * (int(quotient_sum) + (int(count) if index < rest else 0))
+            shares[slot] = shares.get(slot, 0) + part
     return shares
+
+
+def outlet_shares(campaign_id: int, outlet_ids: list[int]) -> dict[int, int]:
+    """Each outlet's part of the campaign's money, exact to the minor unit (see split_shares)."""
+    shares = split_shares(campaign_id, outlet_ids)
+    return {outlet_id: shares.get((None, outlet_id), 0) for outlet_id in outlet_ids}
 
 
 def raised(campaign_id: int) -> int:
@@ -645,14 +658,21 @@ def donor_key():
     )
 
 
-def backers(campaign_id: int) -> int:
-    """Distinct donors (account, else e-mail) whose gifts to the campaign net more than zero."""
-    net = (
+def net_donations(campaign_id: int, *criteria):
+    """SQL: ids of the campaign's donations whose ledger rows (matching `criteria`) net above 0."""
+    return (
         select(LedgerEntry.donation_id)
-        .where(LedgerEntry.campaign_id == campaign_id, LedgerEntry.donation_id.is_not(None))
+        .where(
+            LedgerEntry.campaign_id == campaign_id, LedgerEntry.donation_id.is_not(None), *criteria
+        )
         .group_by(LedgerEntry.donation_id)
         .having(func.sum(LedgerEntry.amount) > 0)
     )
+
+
+def backers(campaign_id: int, *criteria) -> int:
+    """Distinct donors (account, else e-mail) whose gifts to the campaign net more than zero."""
+    net = net_donations(campaign_id, *criteria)
     return int(
         db.session.scalar(
             select(func.count(func.distinct(donor_key()))).where(Donation.id.in_(net))
