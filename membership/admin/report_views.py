@@ -251,32 +251,42 @@ def build_grace(period: reports.Period) -> Built:
 
 
 def build_conversions(period: reports.Period) -> Built:
-    """Memberships started in the period, by the article they came from."""
+    """Memberships and fundraiser gifts started in the period, by the article they came from."""
     rows = reports.conversions(period)
+
+    def money(values: dict[str, int]) -> str:
+        return ", ".join(format_money(v, c) for c, v in sorted(values.items()))
+
     raw = [
-        [
-            r.ref or _("(none)"),
-            r.joins,
-            r.still_live,
-            ", ".join(format_money(v, c) for c, v in sorted(r.arr.items())),
-        ]
+        [r.ref or _("(none)"), r.joins, r.still_live, money(r.arr), r.gifts, money(r.given)]
         for r in rows
     ]
     top = rows[:12]
     chart = charts.bar_chart(
-        [r.ref or "—" for r in top], [(_("Joins"), [r.joins for r in top])], _("Joins by article")
+        [r.ref or "—" for r in top],
+        [(_("Joins"), [r.joins for r in top]), (_("Gifts"), [r.gifts for r in top])],
+        _("Joins and gifts by article"),
     )
     table = Table(
-        _("Joins by article"),
-        [_("Article (ref)"), _("Joins"), _("Still members"), _("Their ARR")],
+        _("Joins and gifts by article"),
+        [_("Article (ref)"), _("Joins"), _("Still members"), _("Their ARR"), _("Gifts"),
+         _("Given (net)")],
         raw,
-    )
-    csv_rows = [
-        [r.ref, c, r.joins, r.still_live, v] for r in rows for c, v in sorted(r.arr.items())
+    )  # fmt: skip
+    notes = [
+        _(
+            "Joins: memberships started in the period that ever paid. Gifts: fundraiser gifts "
+            "started in the period that were paid (gifts recorded by staff have no article); "
+            "given = what they brought in, less refunds and lost disputes."
+        )
     ]
-    return Built(
-        [table], [chart], [], ["ref", "currency", "joins", "still_live", "arr_minor"], csv_rows
-    )
+    csv_rows = [
+        [r.ref, c, r.joins, r.still_live, r.arr.get(c, 0), r.gifts, r.given.get(c, 0)]
+        for r in rows
+        for c in sorted({*r.arr, *r.given})
+    ]
+    header = ["ref", "currency", "joins", "still_live", "arr_minor", "gifts", "given_minor"]
+    return Built([table], [chart], notes, header, csv_rows)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from membership.accounts.models import Role, User
 from membership.billing.models import Membership, Plan, StripeEvent
 from membership.extensions import db
 from membership.fundraisers import services as fundraisers
-from membership.fundraisers.models import Campaign, Donation, Outlet
+from membership.fundraisers.models import Campaign, Donation, DonationStatus, Outlet
 from membership.ledger.models import EntryKind, LedgerEntry
 from membership.timeutil import utcnow
 
@@ -449,16 +449,18 @@ def grace(now: datetime | None = None, period: Period | None = None, limit: int 
 
 @dataclass
 class ConversionRow:
-    """Joins that came from one article (ref)."""
+    """Joins and gifts that came from one article (ref)."""
 
     ref: str
     joins: int
     still_live: int
     arr: dict[str, int]
+    gifts: int = 0
+    given: dict[str, int] = field(default_factory=dict)
 
 
 def conversions(period: Period, limit: int = 500) -> list[ConversionRow]:
-    """Memberships started in the period, grouped by the article they came from (`ref`)."""
+    """Memberships and fundraiser gifts started in the period, by the article they came from."""
     ref = func.coalesce(Membership.ref, "")
     live = Membership.status.in_(Membership.LIVE_STATUSES)
     result = db.session.execute(
@@ -473,7 +475,32 @@ def conversions(period: Period, limit: int = 500) -> list[ConversionRow]:
         row.joins += joins
         row.still_live += still
         row.arr[currency] = row.arr.get(currency, 0) + int(arr or 0)
-    return sorted(rows.values(), key=lambda r: (-r.joins, r.ref))[:limit]
+    for r, currency, gifts, given in donation_conversions(period):
+        row = rows.setdefault(r, ConversionRow(r, 0, 0, {}))
+        row.gifts += gifts
+        row.given[currency] = row.given.get(currency, 0) + given
+    return sorted(rows.values(), key=lambda r: (-r.joins - r.gifts, r.ref))[:limit]
+
+
+def donation_conversions(period: Period) -> list[tuple[str, str, int, int]]:
+    """(ref, currency, gifts, net given) for online gifts started in the period that were paid."""
+    ref = func.coalesce(Donation.ref, "")
+    net = (
+        select(LedgerEntry.donation_id, func.sum(LedgerEntry.amount).label("total"))
+        .where(LedgerEntry.donation_id.is_not(None))
+        .group_by(LedgerEntry.donation_id)
+        .subquery()
+    )
+    return [
+        (r, currency, int(gifts), int(given or 0))
+        for r, currency, gifts, given in db.session.execute(
+            select(ref, Donation.currency, func.count(Donation.id), func.sum(net.c.total))
+            .outerjoin(net, net.c.donation_id == Donation.id)
+            .where(within(Donation.created_at, period), Donation.offline.is_(False),
+                   Donation.status != DonationStatus.pending)
+            .group_by(ref, Donation.currency)
+        ).all()
+    ]  # fmt: skip
 
 
 # --- fundraiser totals ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -34,6 +35,7 @@ class DonateForm(FlaskForm):
     message = TextAreaField(
         _l("A message for the newsrooms"), validators=[Optional(), Length(max=500)]
     )
+    ref = HiddenField(validators=[Optional(), Length(max=200)])  # the article, from ?ref=
 
 
 # --- staff forms ------------------------------------------------------------------------------

@@ -174,6 +174,7 @@ class Donation(db.Model):
     offline: Mapped[bool] = mapped_column(Boolean, default=False)  # recorded by staff
     note: Mapped[str] = mapped_column(String(255), default="")  # staff's note on offline gifts
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    ref: Mapped[str | None] = mapped_column(String(200))  # the article the reader came from
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -137,6 +137,7 @@ class GiftRequest:
     outlet: str
     public_name: str
     message: str
+    ref: str = ""  # the article the reader came from (?ref=)
 
 
 def check_gift(campaign: Campaign, gift: GiftRequest) -> tuple[int, Frequency, Outlet | None]:
@@ -193,6 +194,7 @@ def start_donation(
         public_name=" ".join((gift.public_name or "").split())[:MAX_PUBLIC_NAME],
         message=(gift.message or "").strip()[:MAX_MESSAGE],
         locale=(user.locale if user else locale) or "en",
+        ref=(gift.ref or "").strip()[:200] or None,
     )
     db.session.add(donation)
     db.session.flush()

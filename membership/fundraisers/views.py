@@ -70,7 +70,8 @@ def _page(campaign: Campaign, form: DonateForm, status: int = 200):
 def campaign_page(slug: str):
     """Progress, the outlets' shares, milestones, the supporters' wall and the donation form."""
     campaign = _visible_campaign(slug)
-    return _page(campaign, DonateForm(outlet=request.args.get("outlet", "all")))
+    form = DonateForm(outlet=request.args.get("outlet", "all"), ref=request.args.get("ref"))
+    return _page(campaign, form)
 
 
 @bp.post("/fundraisers/<slug>/donate")
@@ -88,6 +89,7 @@ def donate(slug: str):
         outlet=form.outlet.data or "",
         public_name=form.public_name.data or "",
         message=form.message.data or "",
+        ref=form.ref.data or "",
     )
     user = current_user if current_user.is_authenticated else None
     try:

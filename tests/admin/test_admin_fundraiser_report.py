@@ -131,3 +131,29 @@ def test_no_campaign_in_the_period(app, client, drive, staff):
                                                         at(2024, 2, 1).date())) == []  # fmt: skip
     page = client.get("/admin/reports/fundraisers?start=2024-01-01&end=2024-02-01")
     assert page.status_code == 200 and "Nothing in this period." in page.get_data(as_text=True)
+
+
+def test_conversions_count_gifts_by_article(app, client, drive, staff):
+    with app.app_context():
+        rows = {d.id: d for d in db.session.query(Donation).order_by(Donation.id)}
+        d1, d2, d3, d4, d5 = rows.values()
+        for donation, ref, day in ((d1, "art-1", 2), (d2, "art-1", 3), (d3, "art-2", 4),
+                                   (d4, None, 5), (d5, "art-1", 10)):  # fmt: skip
+            donation.ref, donation.created_at = ref, at(2026, 3 if day < 10 else 2, day)
+        pending = Donation(campaign_id=drive, amount=999, currency="eur", ref="art-1",
+                           frequency=Frequency.once, status="pending",
+                           created_at=at(2026, 3, 9))  # fmt: skip
+        db.session.add(pending)
+        db.session.commit()
+        found = [(r.ref, r.joins, r.gifts, r.given) for r in reports.conversions(PERIOD)]
+    # art-1: d1 (1000 - 100) and d2 (2000 - 2000); d5 is February; pending and offline left out.
+    assert found == [("art-1", 0, 2, {"eur": 900}), ("art-2", 0, 1, {"eur": 500})]
+    response = client.get("/admin/reports/conversions.csv?start=2026-03-01&end=2026-03-31")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows == [
+        ["ref", "currency", "joins", "still_live", "arr_minor", "gifts", "given_minor"],
+        ["art-1", "eur", "0", "0", "0", "2", "900"],
+        ["art-2", "eur", "0", "0", "0", "1", "500"],
+    ]
+    page = client.get("/admin/reports/conversions?start=2026-03-01&end=2026-03-31")
+    assert page.status_code == 200 and "€9.00" in page.get_data(as_text=True)
