@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,10 +232,17 @@ def update_profile(user: User, name: str, locale: str, email_consent: bool) -> N
     user.email_consent = email_consent
 
 
+# Called with the user before an account is erased, e.g. to end its payments at Stripe. A hook
+# raises AccountError to stop the deletion (nothing is erased then).
+BEFORE_DELETE: list[Callable[[User], None]] = []
+
+
 def delete_account(user: User, password: str) -> None:
     """Erase personal data; the row stays, anonymised, so money records keep their owner."""
     if not passwords.verify_password(user.password_hash, password):
         raise WrongPassword()
+    for hook in BEFORE_DELETE:
+        hook(user)
     queue_mail("account_deleted", user.email, {"name": user.name}, locale=user.locale)
     user.email = f"deleted-{user.id}@invalid.invalid"
     user.name = ""

@@ -268,6 +268,11 @@ def delete_account():
         except WrongPassword:
             db.session.rollback()
             form.password.errors.append(_("That is not your current password."))
+        except AccountError:
+            db.session.rollback()
+            form.password.errors.append(
+                _("We could not stop your payments just now, so nothing was deleted. Try again.")
+            )
         else:
             db.session.commit()
             logout_user()

@@ -14,7 +14,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from membership import audit
+from membership.accounts import services as accounts
 from membership.accounts.models import User
+from membership.accounts.services import AccountError
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
@@ -209,6 +211,25 @@ def set_cancel_at_period_end(membership: Membership, cancel: bool, actor: User) 
         "user", membership.user_id, actor_id=actor.id, membership=membership.id,
     )  # fmt: skip
     return sync_subscription(subscription) or membership
+
+
+def forget_customer(user: User) -> None:
+    """Before an account is erased: delete its Stripe customer, which ends its subscriptions.
+
+    Stripe keeps the charges (the ledger keeps its rows); the webhooks that follow mark the
+    memberships canceled. A Stripe failure stops the deletion, so no one is charged after it.
+    """
+    if not user.stripe_customer_id:
+        return
+    try:
+        gateway.delete_customer(user.stripe_customer_id)
+    except gateway.PaymentProviderError as exc:
+        raise AccountError("payments-unavailable") from exc
+    audit.record("stripe.customer_deleted", "user", user.id, actor_id=user.id,
+                 customer=user.stripe_customer_id)  # fmt: skip
+
+
+accounts.BEFORE_DELETE.append(forget_customer)
 
 
 # --- mirroring Stripe ---------------------------------------------------------------------------

@@ -95,6 +95,18 @@ def create_customer(email: str, name: str, user_id: int) -> str:
     return obj["id"]
 
 
+def delete_customer(customer_id: str) -> None:
+    """Delete a Stripe customer: its subscriptions end and its personal data goes; charges stay."""
+    try:
+        client().v1.customers.delete(_safe(customer_id))
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            return  # deleted already
+        raise PaymentProviderError(str(exc)) from exc
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+
+
 def find_product(key: str) -> str | None:
     """The product whose metadata names this catalogue key."""
     for product in _paginate(client().v1.products, {"limit": 100, "active": True}):

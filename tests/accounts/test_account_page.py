@@ -80,3 +80,18 @@ def test_delete_needs_password_and_confirmation(app, reader, auth):
     assert auth.post("/account/delete", {"password": PASSWORD}).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(User.deleted_at)) is None
+
+
+@pytest.mark.config(STRIPE_API_BASE="http://127.0.0.1:9")  # Stripe unreachable
+def test_delete_stops_when_payments_cannot_be_stopped(app, reader, auth):
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        user.stripe_customer_id = "cus_unreachable"
+        db.session.commit()
+    auth.login()
+    response = auth.post("/account/delete", {"password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 400
+    assert "nothing was deleted" in response.get_data(as_text=True)
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert user.deleted_at is None and user.email == "reader@example.org"

@@ -187,3 +187,27 @@ def test_disputes(app, reader, member, stripe_world, outcome, rows):
     stripe_world.sandbox.close_dispute(dispute["id"], outcome=outcome)
     stripe_world.deliver()
     assert [amount for _, amount in ledger(app)] == rows
+
+
+def test_deleting_the_account_ends_payments_and_keeps_the_ledger(
+    app, reader, member, auth, stripe_world
+):
+    from tests.conftest import PASSWORD
+
+    membership = member()
+    response = auth.post("/account/delete", {"password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 303
+    customer = stripe_world.sandbox.get(membership.stripe_customer_id)
+    assert customer.get("deleted") is True or customer.get("_deleted") is True
+    stripe_world.deliver()
+    ended = membership_of(app, reader)
+    assert ended.status == "canceled"
+    assert ledger(app) == [("membership", 500)]  # the money record stays, nameless
+    with app.app_context():
+        from membership.accounts.models import User
+
+        user = db.session.get(User, reader)
+        assert user.deleted_at is not None and user.stripe_customer_id is None
+    stripe_world.advance(days=40)
+    stripe_world.deliver()
+    assert ledger(app) == [("membership", 500)]  # never charged again
