@@ -137,9 +137,10 @@ def _record_failure(event: dict[str, Any], error: str) -> None:
     """After the rollback: keep the event, marked failed with its error and one more attempt."""
     insert_ignoring_duplicates(StripeEvent, "id", _row(event, "received") | {"attempts": 0})
     stored = _locked(event["id"])
-    stored.status = "failed"
-    stored.error = error
     stored.attempts += 1
+    if stored.status != "processed":  # a concurrent delivery may have succeeded meanwhile
+        stored.status = "failed"
+        stored.error = error
     db.session.flush()
 
 
