@@ -24,9 +24,13 @@ def _customer_user_id(customer_id: str | None) -> int | None:
     return db.session.scalar(select(User.id).where(User.stripe_customer_id == customer_id))
 
 
-@on("checkout.session.completed", "checkout.session.async_payment_succeeded")
+@on(
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+)
 def checkout_completed(event: dict) -> None:
-    """A membership Checkout finished: mirror its subscription."""
+    """A membership Checkout finished (or its delayed payment did): mirror its subscription."""
     session = CheckoutSession.from_stripe(data_object(event))
     if session.metadata.get("kind") != services.KIND or not session.subscription:
         return
