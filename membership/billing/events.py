@@ -93,6 +93,10 @@ def receive(event: dict[str, Any]) -> Outcome:
     same transaction as its handlers' work, so both commit or neither does. A concurrent
     delivery of the same event waits on the primary key and then finds it done.
     """
+    # Retries and duplicates are the common repeat: answer them with one read, no write.
+    seen = db.session.scalar(select(StripeEvent.status).where(StripeEvent.id == event["id"]))
+    if seen in ("processed", "ignored"):
+        return Outcome("duplicate", 200)
     event_type = str(event.get("type") or "")
     if bool(event.get("livemode")) != live_mode() or not handlers_for(event_type):
         new = insert_ignoring_duplicates(StripeEvent, "id", _row(event, "ignored"))
