@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 
 from membership.accounts.models import Role, User
 from membership.billing.models import Membership, Plan, StripeEvent
@@ -81,10 +81,12 @@ class Period:
 def month_of(column):
     """SQL for the UTC calendar month of a timestamp column; month_key() reads what it returns.
 
-    On PostgreSQL, date_trunc (cheaper than to_char over a million rows); on SQLite, YYYY-MM text.
+    On PostgreSQL, date_trunc (cheaper than to_char over a million rows), with literal arguments so
+    the planner matches the expression to its extended statistics; on SQLite, YYYY-MM text.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc("month", func.timezone("UTC", column))
+        return func.date_trunc(literal_column("'month'"),
+                               func.timezone(literal_column("'UTC'"), column))  # fmt: skip
     return func.strftime("%Y-%m", column)
 
 
