@@ -42,7 +42,7 @@ def _endpoints():
     return {"url_endpoints": current_app.view_functions}
 
 
-@bp.route("/")
+@bp.route("/", strict_slashes=False)  # /admin itself, as the contract names it
 def dashboard():
     """Headline figures, the last twelve months of revenue (cached per ledger version), reports."""
     head = reports.headline()

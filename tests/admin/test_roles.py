@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from membership.accounts.models import Role, User
@@ -10,8 +11,9 @@ from tests.conftest import PASSWORD
 from tests.factories import make_user
 
 
-def test_anonymous_goes_to_login(client):
-    response = client.get("/admin/")
+@pytest.mark.parametrize("path", ["/admin", "/admin/"])
+def test_anonymous_goes_to_login(client, path):
+    response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
 
