@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
+    _lazy_remember_cookie(app)
 
     @login_manager.user_loader
     def load_user(session_token: str) -> User | None:
@@ -90,6 +91,33 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     mail.init_app(app)
     errors.init_app(app)
+
+
+def _lazy_remember_cookie(app: Flask) -> None:
+    """Run Flask-Login's remember-cookie hook only when the request used the session.
+
+    The hook reads the session on every response, which marks it accessed and so adds
+    `Vary: Cookie` even to public answers. A `_remember` flag is only ever set and consumed
+    within one request that used the session, so an untouched session has nothing to do.
+    """
+    from flask.globals import request_ctx
+
+    from membership.extensions import login_manager
+
+    hooks = app.after_request_funcs.setdefault(None, [])
+    original = login_manager._update_remember_cookie
+    if original not in hooks:
+        return
+
+    def _remember_cookie(response):
+        opened = request_ctx._get_current_object()._session
+        if opened is not None and (
+            opened.accessed or app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
+        ):
+            return original(response)
+        return response
+
+    hooks[hooks.index(original)] = _remember_cookie
 
 
 def register_blueprints(app: Flask) -> None:

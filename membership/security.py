@@ -97,6 +97,8 @@ def init_app(app: Flask) -> None:
     closed = [("Content-Security-Policy", policies[False]), ("X-Frame-Options", "DENY"), *common]
     framed = [("Content-Security-Policy", policies[True]), *common]
     views = app.view_functions
+    # Fast paths that answer below Flask (the progress API) send exactly these headers.
+    app.extensions["security_headers"] = {"closed": closed, "framed": framed}
 
     @app.after_request
     def _headers(response):

@@ -16,3 +16,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(fundraiser_views.bp, url_prefix="/admin/fundraisers")
+    api.init_app(app)

@@ -732,12 +732,25 @@ class _Memo:
 MEMO = _Memo()
 
 
-def snapshot(slug: str) -> Snapshot | None:
-    """The current progress snapshot of a campaign (None when there is no such campaign)."""
+def fresh_snapshot(slug: str, freshness: float) -> Snapshot | None:
+    """The memo's snapshot when its version was checked less than `freshness` seconds ago."""
+    cached = MEMO.entries.get(slug)
+    if cached is not None and time.monotonic() - cached[0] < freshness:
+        return cached[1]
+    return None
+
+
+def snapshot(slug: str, min_version: int | None = None) -> Snapshot | None:
+    """The current progress snapshot of a campaign (None when there is no such campaign); with
+    `min_version`, never one older than that version (the caller read it from the database)."""
     freshness = float(current_app.config.get("FUNDRAISER_PROGRESS_FRESHNESS", 0.5))
     now = time.monotonic()
     cached = MEMO.entries.get(slug)
-    if cached is not None and now - cached[0] < freshness:
+    if (
+        cached is not None
+        and now - cached[0] < freshness
+        and (min_version is None or cached[1].version >= min_version)
+    ):
         return cached[1]
     row = db.session.execute(
         select(Campaign.id, Campaign.totals_version, Campaign.status).where(Campaign.slug == slug)
@@ -913,6 +926,7 @@ def add_reward_tier(campaign: Campaign, minimum: str, perk_id: int, months: int,
     db.session.add(tier)
     db.session.flush()
     db.session.expire(campaign, ["reward_tiers"])
+    bump_version(campaign.id)  # the campaign page lists the tiers
     return tier
 
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 from membership.accounts import sections
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import page_cache, services
 from membership.fundraisers.forms import DonateForm
 from membership.fundraisers.models import Campaign, CampaignStatus, Donation
 from membership.security import allow_framing
@@ -49,19 +49,16 @@ def _visible_campaign(slug: str) -> Campaign:
 
 
 def _page(campaign: Campaign, form: DonateForm, status: int = 200):
-    """Render the campaign page."""
-    snap = services.snapshot(campaign.slug)
-    figures = snap.figures if snap else services.progress(campaign)
+    """Render the campaign page around its cached, reader-independent parts."""
+    days_left = services.days_left(campaign)
+    is_open = services.is_open(campaign)
+    has_ended = services.has_ended(campaign)
     return render_template(
         "fundraisers/campaign.html",
         campaign=campaign,
-        figures=figures,
-        story=services.render_story(campaign.story),
-        days_left=services.days_left(campaign),
-        is_open=services.is_open(campaign),
-        has_ended=services.has_ended(campaign),
-        presets=services.presets(campaign),
-        wall=services.wall(campaign.id),
+        parts=page_cache.parts(campaign, days_left, is_open, has_ended),
+        is_open=is_open,
+        has_ended=has_ended,
         form=form,
     ), status
 

@@ -1,0 +1,127 @@
+"""The reader-independent parts of the campaign page, rendered once per version and locale.
+
+An entry is keyed by (campaign id, `campaigns.totals_version`, locale, days left, open/ended,
+script root). The version comes from the campaign row each request loads anyway, and every gift,
+staff edit and moderation bumps it in the same transaction, so a cached part is never older
+than the database says. Changes that do not bump the version (a perk renamed, shown in the reward
+list) show within FUNDRAISER_PAGE_CACHE_SECONDS (default 60): every entry is rebuilt after that.
+The per-request bits (CSRF token, header navigation, flash messages, the form's values and
+errors) are rendered around the parts on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import current_app, render_template, request
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from membership.fundraisers import services
+from membership.fundraisers.models import Campaign
+from membership.money import format_money, to_major
+
+MAX_ENTRIES = 256
+
+
+@dataclass(frozen=True)
+class PageParts:
+    """Rendered fragments and the form's static pieces of one campaign page."""
+
+    top: Markup
+    story: Markup
+    bottom: Markup
+    presets: tuple[tuple[str, str], ...]
+    amount_hint: str
+    outlets: tuple[tuple[str, str], ...]
+    rewards: tuple[str, ...]
+    figures: dict
+
+
+class PartsCache:
+    """One app's parts in this process, keyed by version (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[tuple, tuple[float, PageParts]] = {}
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self.lock:
+            self.entries.clear()
+
+
+def cache() -> PartsCache:
+    """The current app's cache (one per app, so apps in one process never share entries)."""
+    return current_app.extensions.setdefault("fundraiser_page_parts", PartsCache())
+
+
+def parts(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) -> PageParts:
+    """The campaign page's cached parts for this request's locale, rendered on a miss."""
+    key = (
+        campaign.id,
+        campaign.totals_version,
+        str(get_locale()),
+        days_left,
+        is_open,
+        has_ended,
+        request.script_root,
+    )
+    max_age = float(current_app.config.get("FUNDRAISER_PAGE_CACHE_SECONDS", 60))
+    now = time.monotonic()
+    store = cache()
+    cached = store.entries.get(key)
+    if cached is not None and now - cached[0] < max_age:
+        return cached[1]
+    built = _build(campaign, days_left, has_ended)
+    with store.lock:
+        if len(store.entries) >= MAX_ENTRIES:
+            store.entries.clear()
+        store.entries[key] = (now, built)
+    return built
+
+
+def _build(campaign: Campaign, days_left: int, has_ended: bool) -> PageParts:
+    """Render the parts (figures at least as new as the campaign row's version)."""
+    snap = services.snapshot(campaign.slug, min_version=campaign.totals_version)
+    figures = snap.figures if snap else services.progress(campaign)
+    context = {
+        "campaign": campaign,
+        "figures": figures,
+        "days_left": days_left,
+        "has_ended": has_ended,
+    }
+    currency = campaign.currency
+    return PageParts(
+        top=Markup(render_template("fundraisers/_campaign_top.html", **context)),  # noqa: S704
+        story=services.render_story(campaign.story),
+        bottom=Markup(  # noqa: S704 - rendered by Jinja with autoescape
+            render_template(
+                "fundraisers/_campaign_bottom.html", wall=services.wall(campaign.id), **context
+            )
+        ),
+        presets=tuple(
+            (str(to_major(amount, currency)), format_money(amount, currency))
+            for amount in services.presets(campaign)
+        ),
+        amount_hint=_(
+            "From %(min)s to %(max)s. Leave empty to use the amount chosen above.",
+            min=format_money(campaign.min_amount, currency),
+            max=format_money(campaign.max_amount, currency),
+        ),
+        outlets=tuple((o.slug, o.name) for o in campaign.outlets),
+        rewards=tuple(
+            ngettext(
+                "From %(amount)s: %(perk)s for %(num)d month",
+                "From %(amount)s: %(perk)s for %(num)d months",
+                tier.months,
+                amount=format_money(tier.minimum, currency),
+                perk=tier.perk.name,
+            )
+            for tier in campaign.reward_tiers
+        ),
+        figures=figures,
+    )

@@ -1,0 +1,150 @@
+"""The fast paths and caches in front of the fundraiser: same answers, nothing stale for long."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from membership.fundraisers import services
+from tests.fundraisers.conftest import SLUG, give_and_pay, progress
+
+URL = f"/api/v1/fundraisers/{SLUG}/progress"
+
+
+def _headers(response) -> dict[str, str]:
+    """A response's headers without the ones a test client adds."""
+    return dict(response.headers)
+
+
+def test_progress_fast_path_answers_like_the_view(app, campaign, client, monkeypatch):
+    slow = client.get(URL)
+    slow_304 = client.get(URL, headers={"If-None-Match": slow.headers["ETag"]})
+    assert (slow.status_code, slow_304.status_code) == (200, 304)
+    assert "Vary" not in slow.headers  # public: never varies on the reader's cookies
+
+    app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 60
+
+    def no_flask(slug):
+        raise AssertionError("the fast path should have answered")
+
+    monkeypatch.setattr(services, "snapshot", no_flask)
+    fast = client.get(URL)
+    fast_304 = client.get(URL, headers={"If-None-Match": slow.headers["ETag"]})
+    assert fast.status_code == 200 and fast.data == slow.data
+    assert _headers(fast) == _headers(slow)
+    assert fast_304.status_code == 304 and not fast_304.data
+    assert _headers(fast_304) == _headers(slow_304)
+    other = client.get(URL, headers={"If-None-Match": '"fr-0-0"'})
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["head", "options", "post"])
+def test_other_methods_still_go_through_flask(app, campaign, client, method):
+    app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 60
+    client.get(URL)
+    response = getattr(client, method)(URL)
+    expected = {"head": 200, "options": 200, "post": 405}[method]
+    assert response.status_code == expected
+    if method != "post":
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_gift_shows_once_the_freshness_bound_passed(app, campaign, auth, client, stripe_world):
+    app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 0.3
+    before = client.get(URL)
+    give_and_pay(auth, stripe_world, amount="40")
+    time.sleep(0.35)
+    after = client.get(URL, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.get_json()["raised"] == 4000
+
+
+def test_drafts_are_never_served_from_the_memo(app, campaign, client):
+    from membership.extensions import db
+    from membership.fundraisers.models import Campaign, CampaignStatus
+
+    app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 60
+    assert progress(client)["slug"] == SLUG
+    with app.app_context():
+        db.session.get(Campaign, campaign).status = CampaignStatus.draft
+        services.bump_version(campaign)
+        db.session.commit()
+    services.MEMO.clear()
+    assert client.get(URL).status_code == 404
+    assert client.get(URL).status_code == 404
+
+
+# --- the campaign page's cached parts --------------------------------------------------------
+
+PAGE = f"/fundraisers/{SLUG}"
+
+
+def test_page_parts_are_reused_while_the_version_stands(app, campaign, client, monkeypatch):
+    from membership.fundraisers import page_cache
+
+    first = client.get(PAGE).get_data(as_text=True)
+    monkeypatch.setattr(services, "wall", lambda *a, **k: pytest.fail("parts were rebuilt"))
+    assert client.get(PAGE).get_data(as_text=True) == first
+    with app.app_context():
+        assert len(page_cache.cache().entries) == 1
+
+
+def test_a_gift_shows_on_the_next_page_view(app, campaign, auth, client, stripe_world):
+    assert "Ada from Tbilisi" not in client.get(PAGE).get_data(as_text=True)
+    give_and_pay(auth, stripe_world, amount="40", public_name="Ada from Tbilisi")
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "Ada from Tbilisi" in html and 'data-minor="4000"' in html
+
+
+def test_staff_edits_show_on_the_next_page_view(app, campaign, client):
+    from membership.accounts.models import Role
+    from membership.extensions import db
+    from membership.fundraisers.models import Campaign, Outlet
+    from membership.perks.models import Perk
+    from tests.factories import make_user
+
+    client.get(PAGE)
+    with app.app_context():
+        staff = make_user(email="staff@example.org", role=Role.staff)
+        row = db.session.get(Campaign, campaign)
+        outlet = db.session.scalar(db.select(Outlet).where(Outlet.slug == "river-daily"))
+        data = {"slug": outlet.slug, "name": "River Weekly", "url": outlet.url,
+                "logo_url": "", "blurb": outlet.blurb, "goal": "", "position": 1}  # fmt: skip
+        services.save_outlet(row, outlet, data, staff)
+        perk = db.session.scalar(db.select(Perk).where(Perk.slug == "ad-free"))
+        services.add_reward_tier(row, "100", perk.id, 3, "Ad-free")
+        services.add_milestone(row, "15000", "A photo desk", "")
+        db.session.commit()
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "River Weekly" in html and "A photo desk" in html
+    assert "for 3 months" in html
+
+
+def test_each_locale_gets_its_own_parts(app, campaign, client):
+    english = client.get(PAGE + "?lang=en").get_data(as_text=True)
+    georgian = client.get(PAGE + "?lang=ka").get_data(as_text=True)
+    assert 'data-locale="en"' in english and 'data-locale="ka"' not in english
+    assert 'data-locale="ka"' in georgian and 'data-locale="en"' not in georgian
+    assert "€10,000.00" in english and "€10,000.00" not in georgian
+
+
+def test_the_csrf_token_is_per_session(app, campaign, client):
+    from tests.conftest import csrf_token
+
+    other = app.test_client()
+    mine, theirs = csrf_token(client, PAGE), csrf_token(other, PAGE)
+    assert mine != theirs
+    assert csrf_token(client, PAGE) == mine
+
+
+def test_page_parts_expire_after_the_documented_bound(app, campaign, client):
+    from membership.fundraisers import page_cache
+
+    app.config["FUNDRAISER_PAGE_CACHE_SECONDS"] = 0
+    client.get(PAGE)
+    with app.app_context():
+        (built_at, _parts), *_ = page_cache.cache().entries.values()
+    client.get(PAGE)
+    with app.app_context():
+        (rebuilt_at, _parts), *_ = page_cache.cache().entries.values()
+    assert rebuilt_at > built_at
