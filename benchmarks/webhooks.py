@@ -89,6 +89,19 @@ def _all_events(url: str) -> list[dict]:
         params["starting_after"] = data[-1]["id"]
 
 
+def _redis_or_none() -> str | None:
+    """A scratch Redis database for the mail queue, as production runs with one; None without."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    try:
+        Redis.from_url(url).flushdb()
+    except RedisError:
+        return None
+    return url
+
+
 def bare_app(url: str, secret: str) -> Flask:
     """Verify the signature and insert the raw event: the least a webhook endpoint can do."""
     engine = create_engine(url)
@@ -152,11 +165,14 @@ def run(report) -> None:
     from membership.extensions import db
 
     with sandbox_process() as sandbox_url:
+        redis_url = _redis_or_none()
+        print(f"  mail after commit: {'queued in Redis for the worker' if redis_url else 'inline'}")
         app = create_app(
             test_config(
-                url, STRIPE_API_BASE=sandbox_url, MAIL_SERVER=None, OUTBOX_DIR=tempfile.mkdtemp()
+                url, STRIPE_API_BASE=sandbox_url, MAIL_SERVER=None, OUTBOX_DIR=tempfile.mkdtemp(),
+                REDIS_URL=redis_url,
             )
-        )
+        )  # fmt: skip
         with app.app_context():
             upgrade()
             seed_catalogue(Summary(), 0, print)

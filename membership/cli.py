@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from membership import mail
 from membership.accounts import services as accounts
@@ -70,6 +70,21 @@ def send_pending() -> None:
     click.echo(f"Sent {count} mails.")
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Send queued mail from Redis (REDIS_URL); without Redis mail is sent inline."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        fail("REDIS_URL is not set: mail is sent inline, no worker is needed")
+    from redis import Redis
+    from rq import SimpleWorker
+
+    # SimpleWorker runs jobs in this process (no fork), inside the app context the command has.
+    SimpleWorker(["mail"], connection=Redis.from_url(url)).work(burst=burst)
+
+
 @stripe_cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=12111, show_default=True, type=click.IntRange(0, 65535))
@@ -92,3 +107,4 @@ def init_app(app: Flask) -> None:
 
     for group in (users_cli, demo_cli, mail_cli, stripe_cli):
         app.cli.add_command(group)
+    app.cli.add_command(worker)

@@ -1,7 +1,9 @@
 """Outgoing mail: queued in the database inside the caller's transaction, sent after commit.
 
-Without MAIL_SERVER the message goes to the log and to `instance/outbox/` as an .eml file.
-A dedupe key makes a mail that a retried webhook queues twice go out once.
+After the commit the mail is sent inline, or, when REDIS_URL is set, handed to the RQ queue
+"mail" that `flask worker` drains (so a webhook or a page never waits for SMTP). Without
+MAIL_SERVER the message goes to the log and to `instance/outbox/` as an .eml file. A dedupe key
+makes a mail that a retried webhook queues twice go out once.
 """
 
 from __future__ import annotations
@@ -109,9 +111,12 @@ def _forget_rolled_back(session: Session) -> None:
 
 
 def send_committed() -> int:
-    """Send the mails that the session's committed transactions queued; returns how many."""
+    """Send (or hand to the worker) the mails that committed transactions queued; returns how
+    many were sent here."""
     ids = db.session.info.pop(_COMMITTED, None)
     if not ids:
+        return 0
+    if _enqueue(ids):
         return 0
     sent = 0
     for job_id in ids:
@@ -120,6 +125,46 @@ def send_committed() -> int:
             continue
         sent += _attempt(job)
     return sent
+
+
+def _queue():
+    """The RQ queue for mail when REDIS_URL is set, else None."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    queue = current_app.extensions.get("membership.mail_queue")
+    if queue is None:
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue("mail", connection=Redis.from_url(url))
+        current_app.extensions["membership.mail_queue"] = queue
+    return queue
+
+
+def _enqueue(ids: list[int]) -> bool:
+    """Hand mail jobs to the worker; False (send inline) when there is no queue or Redis fails."""
+    queue = _queue()
+    if queue is None:
+        return False
+    try:
+        for job_id in ids:
+            queue.enqueue(deliver_job, job_id, job_id=f"mail-{job_id}", result_ttl=0)
+    except Exception as exc:  # Redis unreachable: the mail must still go out
+        log.warning("mail queue unavailable (%s); sending inline", exc)
+        return False
+    return True
+
+
+def deliver_job(job_id: int) -> bool:
+    """RQ job run by `flask worker`: send one queued mail unless it went out already."""
+    try:
+        job = db.session.get(MailJob, job_id)
+        if job is None or job.status == "sent":
+            return False
+        return bool(_attempt(job))
+    finally:
+        db.session.remove()
 
 
 def send_pending(limit: int = 500) -> int:

@@ -68,3 +68,53 @@ def test_smtp_failure_keeps_the_job_for_a_retry(app, app_ctx, runner, mailbox):
     job = db.session.scalar(select(mail.MailJob))
     assert (job.status, job.attempts) == ("failed", 1)
     assert job.last_error
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_queue():
+    """A clean Redis database for the mail queue; skips where no Redis answers."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    connection = Redis.from_url(REDIS_TEST_URL)
+    try:
+        connection.flushdb()
+    except RedisDown:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    yield connection
+    connection.flushdb()
+
+
+@pytest.mark.config(REDIS_URL=REDIS_TEST_URL)
+def test_with_redis_the_worker_sends_after_commit(app, app_ctx, mailbox, redis_queue):
+    from rq import Queue, SimpleWorker
+
+    mail.queue_mail("password_changed", "a@example.org", {"name": "Ani"})
+    db.session.commit()
+    assert mail.send_committed() == 0  # handed to the queue, not sent here
+    assert mailbox.messages == []
+    assert Queue("mail", connection=redis_queue).count == 1
+    SimpleWorker(["mail"], connection=redis_queue).work(burst=True)
+    assert mailbox.last_to("a@example.org")["Subject"] == "Your password was changed"
+    assert db.session.scalar(select(mail.MailJob.status)) == "sent"
+    # A job that runs twice (a worker crash and a retry) sends nothing more.
+    job_id = db.session.scalar(select(mail.MailJob.id))
+    assert mail.deliver_job(job_id) is False
+    assert len(mailbox.to("a@example.org")) == 1
+
+
+@pytest.mark.config(REDIS_URL="redis://127.0.0.1:9/0")
+def test_when_redis_is_down_mail_is_sent_inline(app, app_ctx, mailbox):
+    mail.queue_mail("password_changed", "a@example.org")
+    db.session.commit()
+    assert mail.send_committed() == 1
+    assert len(mailbox.to("a@example.org")) == 1
+
+
+def test_worker_needs_redis(runner):
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code == 1
+    assert "REDIS_URL is not set" in result.output
