@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from membership import audit
@@ -124,7 +125,7 @@ def add_note(user: User, body: str, staff: User) -> StaffNote:
     """Keep a note about a member."""
     text = body.strip()
     if not text:
-        raise StaffError("The note is empty.")
+        raise StaffError(_l("The note is empty."))
     note = StaffNote(user_id=user.id, author_id=staff.id, body=text)
     db.session.add(note)
     db.session.flush()
@@ -135,7 +136,7 @@ def add_note(user: User, body: str, staff: User) -> StaffNote:
 def resend_verification(user: User, staff: User) -> None:
     """Send the reader a fresh link that proves their address."""
     if user.is_verified:
-        raise StaffError("This address is already confirmed.")
+        raise StaffError(_l("This address is already confirmed."))
     accounts.send_verification(user)
     audit.record("staff.verification_resent", "user", user.id, actor_id=staff.id)
 
@@ -181,15 +182,15 @@ def refund_payment(entry: LedgerEntry, amount: int | None, staff: User) -> str:
     """
     left = refundable(entry)
     if left <= 0:
-        raise StaffError("Nothing is left to refund on this payment.")
+        raise StaffError(_l("Nothing is left to refund on this payment."))
     if amount is not None and not 0 < amount <= left:
-        raise StaffError("The amount is more than what is left to refund.")
+        raise StaffError(_l("The amount is more than what is left to refund."))
     # Same payment, same state, same amount: a double click is one refund at Stripe.
     key = f"admin-refund-{entry.id}-{entry.amount - left}-{amount or 'rest'}"
     try:
         refund_id = gateway.refund_payment_intent(payment_intent_of(entry), amount, key)
     except gateway.PaymentProviderError as exc:
-        raise StaffError(f"Stripe refused the refund: {exc}") from exc
+        raise StaffError(_l("Stripe refused the refund: %(error)s", error=str(exc))) from exc
     audit.record(
         "payment.refund_requested", "user", entry.user_id or 0, actor_id=staff.id,
         payment=entry.stripe_object_id, amount=amount if amount is not None else left,
@@ -249,17 +250,17 @@ def _set_price(plan: Plan, interval: str, amount: int | None) -> str | None:
 def save_plan(plan: Plan | None, data: PlanData, staff: User) -> Plan:
     """Create or change a plan; returns it."""
     if slug_taken(Plan, data.slug, plan.id if plan else None):
-        raise StaffError("Another plan has this slug.")
+        raise StaffError(_l("Another plan has this slug."))
     if data.pay_what_you_want and data.minimum_amount <= 0:
-        raise StaffError("A pay-what-you-want plan needs a minimum.")
+        raise StaffError(_l("A pay-what-you-want plan needs a minimum."))
     if not data.pay_what_you_want and data.monthly is None and data.yearly is None:
-        raise StaffError("Give the plan a monthly or a yearly price.")
+        raise StaffError(_l("Give the plan a monthly or a yearly price."))
     created = plan is None
     if plan is None:
         plan = Plan(slug=data.slug, currency=data.currency)
         db.session.add(plan)
     if not created and plan.slug != data.slug:
-        raise StaffError("A plan's slug cannot change: Stripe knows its prices by it.")
+        raise StaffError(_l("A plan's slug cannot change: Stripe knows its prices by it."))
     plan.name, plan.description = data.name, data.description
     plan.currency, plan.position, plan.active = data.currency, data.position, data.active
     plan.pay_what_you_want = data.pay_what_you_want
@@ -297,13 +298,13 @@ class PerkData:
 def save_perk(perk: Perk | None, data: PerkData, staff: User) -> Perk:
     """Create or change a perk; returns it."""
     if slug_taken(Perk, data.slug, perk.id if perk else None):
-        raise StaffError("Another perk has this slug.")
+        raise StaffError(_l("Another perk has this slug."))
     created = perk is None
     if perk is None:
         perk = Perk(slug=data.slug)
         db.session.add(perk)
     if not created and perk.slug != data.slug:
-        raise StaffError("A perk's slug cannot change: the CMS's access rules name it.")
+        raise StaffError(_l("A perk's slug cannot change: the CMS's access rules name it."))
     perk.name, perk.description = data.name, data.description
     perk.position, perk.active = data.position, data.active
     db.session.flush()
@@ -319,7 +320,7 @@ def sync_catalogue(staff: User):
     try:
         result = billing.sync_plans()
     except gateway.PaymentProviderError as exc:
-        raise StaffError(f"Stripe did not answer: {exc}") from exc
+        raise StaffError(_l("Stripe did not answer: %(error)s", error=str(exc))) from exc
     audit.record("catalogue.synced", "stripe", "catalogue", actor_id=staff.id,
                  products_created=result.products_created,
                  prices_created=result.prices_created,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from membership import audit
@@ -158,7 +159,7 @@ def grant_complimentary(
     """Give a reader a perk until a date, on the house."""
     now = utcnow()
     if until <= now:
-        raise GrantError("The end date must be in the future.")
+        raise GrantError(_l("The end date must be in the future."))
     grant = PerkGrant(
         user_id=user.id,
         perk_id=perk.id,
@@ -181,7 +182,7 @@ def grant_complimentary(
 def withdraw_grant(grant: PerkGrant, staff: User, reason: str) -> None:
     """End a grant now (complimentary ones; membership grants follow Stripe)."""
     if grant.source == GrantSource.membership:
-        raise GrantError("Membership perks follow the membership; cancel it instead.")
+        raise GrantError(_l("Membership perks follow the membership; cancel it instead."))
     if grant.revoked_at is not None:
         return
     grant.revoked_at = utcnow()
