@@ -26,6 +26,7 @@ from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.ledger.models import NEGATIVE_KINDS, EntryKind, LedgerEntry
 from membership.perks.models import Perk, PerkGrant
+from membership.perks.services import sync_membership_grants
 
 SEARCH_LIMIT = 50
 
@@ -279,6 +280,12 @@ def save_plan(plan: Plan | None, data: PlanData, staff: User) -> Plan:
     ]
     db.session.flush()
     db.session.refresh(plan, ["prices"])
+    if not created:
+        # Members of the plan get (or lose) the perks it now carries.
+        for membership in db.session.scalars(
+            select(Membership).where(Membership.plan_id == plan.id)
+        ):
+            sync_membership_grants(membership)
     audit.record("plan.created" if created else "plan.changed", "plan", plan.id,
                  actor_id=staff.id, slug=plan.slug, prices=changes)  # fmt: skip
     return plan

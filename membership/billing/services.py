@@ -306,9 +306,10 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
         )
         db.session.add(membership)
     unpaid = subscription.latest_invoice_status in ("open", "uncollectible")
-    plan = _plan_for(subscription)
-    if plan is not None:
-        membership.plan = plan
+    if membership.plan_id is None or membership.stripe_price_id != subscription.price_id:
+        plan = _plan_for(subscription)  # new, or the price changed (a plan switch)
+        if plan is not None:
+            membership.plan = plan
     membership.status = subscription.status
     membership.stripe_price_id = subscription.price_id
     membership.interval = subscription.interval
@@ -331,9 +332,10 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
         for name in TRACKED
         if before[name] != getattr(membership, name)
     }
-    if changes:
-        audit.record("membership.synced", "user", membership.user_id,
-                     membership=membership.id, changes=changes)  # fmt: skip
+    if not changes:
+        return membership  # a repeat of the state we have: nothing to recompute or tell
+    audit.record("membership.synced", "user", membership.user_id,
+                 membership=membership.id, changes=changes)  # fmt: skip
     sync_membership_grants(membership)
     _notify(membership, before["status"])
     return membership

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from membership.billing.models import Plan
 from membership.extensions import db
 from membership.ledger.models import LedgerEntry
 from membership.perks.services import active_perk_slugs
@@ -157,3 +158,30 @@ def test_cancel_in_the_billing_portal_reaches_the_app(app, reader, auth, stripe_
         assert answer.status == 200  # the portal shows its page again after the action
     stripe_world.deliver()
     assert membership_of(app, reader).cancel_at_period_end is True
+
+
+def test_perks_follow_a_plan_that_staff_change(app, reader, auth, stripe_world, mailbox):
+    from membership.accounts.models import Role
+    from membership.perks.models import Perk
+    from tests.conftest import Actions
+    from tests.factories import make_user
+
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    with app.app_context():
+        make_user(email="boss@example.org", role=Role.admin)
+        plan = db.session.scalar(select(Plan).where(Plan.slug == "supporter"))
+        perk_ids = [p.id for p in plan.perks]
+        newsletter = db.session.scalar(select(Perk.id).where(Perk.slug == "insider-newsletter"))
+        plan_id = plan.id
+    staff = Actions(app.test_client(), mailbox)
+    staff.login(email="boss@example.org")
+    form = {
+        "slug": "supporter", "name": "Supporter", "currency": "eur", "position": "0",
+        "active": "y", "monthly": "5.00", "yearly": "50.00", "trial_days": "0",
+        "perks": [*perk_ids, newsletter],
+    }  # fmt: skip
+    response = staff.post(f"/admin/catalogue/plans/{plan_id}", form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert "insider-newsletter" in active_perk_slugs(reader)
