@@ -98,22 +98,34 @@ def register(
     return Registration(user, created=True)
 
 
-def send_verification(user: User) -> None:
-    """Queue the mail with a link that proves the reader owns the address."""
-    token = tokens.make_token(tokens.VERIFY, {"u": user.id, "e": user.email})
+def _mail_link(user: User, template: str, purpose: str, payload: dict, path: str, to: str = ""):
+    """Queue a mail carrying a signed link for `purpose` (to the account's address by default)."""
+    token = tokens.make_token(purpose, payload)
     queue_mail(
-        "verify_email",
-        user.email,
-        {"name": user.name, "url": link(f"/verify-email/{token}")},
+        template,
+        to or user.email,
+        {"name": user.name, "url": link(f"{path}/{token}")},
         locale=user.locale,
     )
 
 
+def _user_of(purpose: str, token: str) -> tuple[User | None, dict[str, Any]]:
+    """The live account a signed link names (or None), and the link's payload."""
+    payload = tokens.read_token(purpose, token)
+    user = db.session.get(User, payload.get("u"))
+    return (user if user is not None and user.is_active else None), payload
+
+
+def send_verification(user: User) -> None:
+    """Queue the mail with a link that proves the reader owns the address."""
+    payload = {"u": user.id, "e": user.email}
+    _mail_link(user, "verify_email", tokens.VERIFY, payload, "/verify-email")
+
+
 def verify_email(token: str) -> User:
     """Mark the address proven; the link fails once the address has changed."""
-    payload = tokens.read_token(tokens.VERIFY, token)
-    user = db.session.get(User, payload.get("u"))
-    if user is None or not user.is_active or user.email != payload.get("e"):
+    user, payload = _user_of(tokens.VERIFY, token)
+    if user is None or user.email != payload.get("e"):
         raise tokens.InvalidToken("no such account or address changed")
     if user.verified_at is None:
         user.verified_at = utcnow()
@@ -141,20 +153,14 @@ def request_password_reset(email: str) -> None:
     if user is None:
         return
     user.reset_generation += 1  # supersedes every earlier link
-    token = tokens.make_token(tokens.RESET, {"u": user.id, "g": user.reset_generation})
-    queue_mail(
-        "reset_password",
-        user.email,
-        {"name": user.name, "url": link(f"/reset-password/{token}")},
-        locale=user.locale,
-    )
+    payload = {"u": user.id, "g": user.reset_generation}
+    _mail_link(user, "reset_password", tokens.RESET, payload, "/reset-password")
 
 
 def user_for_reset(token: str) -> User:
     """The account a reset link is for; raises InvalidToken when used, superseded or expired."""
-    payload = tokens.read_token(tokens.RESET, token)
-    user = db.session.get(User, payload.get("u"))
-    if user is None or not user.is_active or user.reset_generation != payload.get("g"):
+    user, payload = _user_of(tokens.RESET, token)
+    if user is None or user.reset_generation != payload.get("g"):
         raise tokens.InvalidToken("used or superseded")
     return user
 
@@ -198,20 +204,13 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
     if find_by_email(normalized) is not None:
         return  # same answer as success: the address's owner is not revealed
     payload = {"u": user.id, "old": user.email, "new": normalized}
-    token = tokens.make_token(tokens.CHANGE_EMAIL, payload)
-    queue_mail(
-        "email_change",
-        normalized,
-        {"name": user.name, "url": link(f"/account/email/{token}")},
-        locale=user.locale,
-    )
+    _mail_link(user, "email_change", tokens.CHANGE_EMAIL, payload, "/account/email", normalized)
 
 
 def confirm_email_change(token: str) -> User:
     """Switch to the new address the link proves; the old address is told."""
-    payload = tokens.read_token(tokens.CHANGE_EMAIL, token)
-    user = db.session.get(User, payload.get("u"))
-    if user is None or not user.is_active or user.email != payload.get("old"):
+    user, payload = _user_of(tokens.CHANGE_EMAIL, token)
+    if user is None or user.email != payload.get("old"):
         raise tokens.InvalidToken("superseded")
     new = str(payload.get("new"))
     if db.session.scalar(select(User.id).where(User.email == new)) is not None:
