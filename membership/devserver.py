@@ -63,6 +63,12 @@ def main() -> None:
     sandbox = start_sandbox(os.environ["BASE_URL"])
     try:
         flask(["db", "upgrade"])
+        if sandbox is not None:
+            print(
+                " * The demo pays through the sandbox before the app serves: like Stripe, the"
+                " sandbox retries those webhooks until it does (the first 'connection refused'"
+                " lines are expected)."
+            )
         flask(["demo", "seed", "--once"])
         from membership import create_app
 
