@@ -6,18 +6,23 @@ staff edit and moderation bumps it in the same transaction, so a cached part is 
 than the database says. Changes that do not bump the version (a perk renamed, shown in the reward
 list) show within FUNDRAISER_PAGE_CACHE_SECONDS (default 60): every entry is rebuilt after that.
 The per-request bits (CSRF token, header navigation, flash messages, the form's values and
-errors) are rendered around the parts on every request.
+errors) are rendered around the parts on every request, except for an anonymous GET with no
+pending flash and no ?ref=: that whole page is kept as pieces split at the CSRF token (keyed like
+the parts, plus the preselected outlet and the sandbox flag, and as old as the parts it was
+rendered from), and each request joins them with its own session's token.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, render_template, request
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from membership.fundraisers import services
@@ -59,9 +64,9 @@ def cache() -> PartsCache:
     return current_app.extensions.setdefault("fundraiser_page_parts", PartsCache())
 
 
-def parts(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) -> PageParts:
-    """The campaign page's cached parts for this request's locale, rendered on a miss."""
-    key = (
+def _key(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) -> tuple:
+    """The parts' key: the row's version, this request's locale and what the clock decides."""
+    return (
         campaign.id,
         campaign.totals_version,
         str(get_locale()),
@@ -70,18 +75,62 @@ def parts(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) ->
         has_ended,
         request.script_root,
     )
-    max_age = float(current_app.config.get("FUNDRAISER_PAGE_CACHE_SECONDS", 60))
+
+
+def _max_age() -> float:
+    """Seconds an entry may be reused for changes that do not bump the version."""
+    return float(current_app.config.get("FUNDRAISER_PAGE_CACHE_SECONDS", 60))
+
+
+def _entry(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) -> tuple:
+    """(key, built at, parts) for this request, rendering the parts on a miss."""
+    key = _key(campaign, days_left, is_open, has_ended)
     now = time.monotonic()
     store = cache()
     cached = store.entries.get(key)
-    if cached is not None and now - cached[0] < max_age:
-        return cached[1]
+    if cached is not None and now - cached[0] < _max_age():
+        return key, cached[0], cached[1]
     built = _build(campaign, days_left, has_ended)
     with store.lock:
         if len(store.entries) >= MAX_ENTRIES:
             store.entries.clear()
         store.entries[key] = (now, built)
-    return built
+    return key, now, built
+
+
+def parts(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) -> PageParts:
+    """The campaign page's cached parts for this request's locale, rendered on a miss."""
+    return _entry(campaign, days_left, is_open, has_ended)[2]
+
+
+def anonymous_page(
+    campaign: Campaign,
+    days_left: int,
+    is_open: bool,
+    has_ended: bool,
+    outlet: str,
+    render: Callable[[PageParts], str],
+) -> str:
+    """The whole anonymous GET page: cached pieces joined by this session's CSRF token."""
+    key, built_at, page_parts = _entry(campaign, days_left, is_open, has_ended)
+    if outlet not in {slug for slug, _name in page_parts.outlets}:
+        outlet = ""  # any other value selects nothing, like "all"
+    page_key = ("page", *key, outlet, bool(current_app.config.get("STRIPE_SANDBOX", False)))
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return render(page_parts)
+    token = generate_csrf()
+    store = cache()
+    cached = store.entries.get(page_key)
+    if cached is not None and cached[0] == built_at and time.monotonic() - built_at < _max_age():
+        return token.join(cached[1])
+    html = render(page_parts)
+    pieces = tuple(html.split(token))
+    if len(pieces) == 2:  # exactly one token on the page: safe to reuse for any session
+        with store.lock:
+            if len(store.entries) >= MAX_ENTRIES:
+                store.entries.clear()
+            store.entries[page_key] = (built_at, pieces)
+    return html
 
 
 def _build(campaign: Campaign, days_left: int, has_ended: bool) -> PageParts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -48,27 +48,46 @@ def _visible_campaign(slug: str) -> Campaign:
     return campaign
 
 
-def _page(campaign: Campaign, form: DonateForm, status: int = 200):
+def _render(
+    campaign: Campaign,
+    form: DonateForm,
+    parts: page_cache.PageParts,
+    is_open: bool,
+    has_ended: bool,
+) -> str:
     """Render the campaign page around its cached, reader-independent parts."""
+    return render_template("fundraisers/campaign.html", campaign=campaign, parts=parts,
+                           is_open=is_open, has_ended=has_ended, form=form)  # fmt: skip
+
+
+def _page(campaign: Campaign, form: DonateForm, status: int = 200):
+    """The campaign page with this form's values and errors."""
     days_left = services.days_left(campaign)
     is_open = services.is_open(campaign)
     has_ended = services.has_ended(campaign)
-    return render_template(
-        "fundraisers/campaign.html",
-        campaign=campaign,
-        parts=page_cache.parts(campaign, days_left, is_open, has_ended),
-        is_open=is_open,
-        has_ended=has_ended,
-        form=form,
-    ), status
+    parts = page_cache.parts(campaign, days_left, is_open, has_ended)
+    return _render(campaign, form, parts, is_open, has_ended), status
 
 
 @bp.get("/fundraisers/<slug>")
 def campaign_page(slug: str):
     """Progress, the outlets' shares, milestones, the supporters' wall and the donation form."""
     campaign = _visible_campaign(slug)
-    form = DonateForm(outlet=request.args.get("outlet", "all"), ref=request.args.get("ref"))
-    return _page(campaign, form)
+    outlet = request.args.get("outlet", "all")
+    if request.args.get("ref") or current_user.is_authenticated or "_flashes" in session:
+        form = DonateForm(outlet=outlet, ref=request.args.get("ref"))
+        return _page(campaign, form)
+    # Anonymous, pristine form, nothing to flash: the same HTML for everyone but the token.
+    is_open = services.is_open(campaign)
+    has_ended = services.has_ended(campaign)
+    return page_cache.anonymous_page(
+        campaign,
+        services.days_left(campaign),
+        is_open,
+        has_ended,
+        outlet,
+        lambda parts: _render(campaign, DonateForm(outlet=outlet), parts, is_open, has_ended),
+    )
 
 
 @bp.post("/fundraisers/<slug>/donate")

@@ -91,7 +91,7 @@ def test_page_parts_are_reused_while_the_version_stands(app, campaign, client, m
     monkeypatch.setattr(services, "wall", lambda *a, **k: pytest.fail("parts were rebuilt"))
     assert without_token(client.get(PAGE).get_data(as_text=True)) == first
     with app.app_context():
-        assert len(page_cache.cache().entries) == 1
+        assert len([key for key in page_cache.cache().entries if key[0] != "page"]) == 1
 
 
 def test_a_gift_shows_on_the_next_page_view(app, campaign, auth, client, stripe_world):
@@ -153,3 +153,107 @@ def test_page_parts_expire_after_the_documented_bound(app, campaign, client):
     with app.app_context():
         (rebuilt_at, _parts), *_ = page_cache.cache().entries.values()
     assert rebuilt_at > built_at
+
+
+# --- the whole anonymous page, joined around each session's CSRF token -------------------------
+
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _split(html: str) -> tuple[str, str]:
+    """The page without its CSRF token, and the token."""
+    (token,) = TOKEN.findall(html)
+    return html.replace(token, "TOKEN"), token
+
+
+def _no_render(monkeypatch) -> None:
+    """Fail if the campaign template is rendered."""
+    from membership.fundraisers import views
+
+    monkeypatch.setattr(views, "_render", lambda *a, **k: pytest.fail("the page was rendered"))
+
+
+def test_a_cached_page_equals_a_fresh_render_but_for_the_token(app, campaign, monkeypatch):
+    from membership.fundraisers import page_cache
+
+    fresh, fresh_token = _split(app.test_client().get(PAGE).get_data(as_text=True))
+    with app.app_context():
+        assert any(key[0] == "page" for key in page_cache.cache().entries)
+    _no_render(monkeypatch)
+    reader = app.test_client()
+    response = reader.get(PAGE)
+    cached, cached_token = _split(response.get_data(as_text=True))
+    assert response.status_code == 200 and cached == fresh
+    assert cached_token != fresh_token
+    with reader.session_transaction() as session:
+        assert session["csrf_token"]  # the token belongs to this reader's session
+    monkeypatch.undo()
+    with app.app_context():
+        page_cache.cache().clear()
+    rendered, _token = _split(reader.get(PAGE).get_data(as_text=True))
+    assert rendered == cached
+
+
+def test_the_cached_pages_token_is_still_checked_on_post(app, campaign, monkeypatch):
+    donate = f"/fundraisers/{SLUG}/donate"
+    app.test_client().get(PAGE)  # fills the cache
+    _no_render(monkeypatch)
+    reader, other = app.test_client(), app.test_client()
+    token = _split(reader.get(PAGE).get_data(as_text=True))[1]
+    monkeypatch.undo()
+    assert other.post(donate, data={"csrf_token": token, "amount": "x"}).status_code == 400
+    assert reader.post(donate, data={"csrf_token": "forged", "amount": "x"}).status_code == 400
+    failed = reader.post(donate, data={"csrf_token": token, "amount": "x"})
+    assert failed.status_code == 422  # a failed POST keeps the full render, with its errors
+    assert "Enter an amount" in failed.get_data(as_text=True)
+
+
+def test_flashes_and_signed_in_navigation_are_still_rendered(app, campaign, client, auth):
+    from tests.factories import make_user
+
+    app.test_client().get(PAGE)  # fills the cache
+    with client.session_transaction() as session:
+        session["_flashes"] = [("error", "A flash for this reader")]
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "A flash for this reader" in html
+    assert "A flash for this reader" not in client.get(PAGE).get_data(as_text=True)
+    with app.app_context():
+        make_user()
+    auth.login()
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "Sign out" in html and "Your account" in html and "Sign in" not in html
+    assert "sign in before you give" not in html
+
+
+def test_the_preselected_outlet_has_its_own_page(app, campaign, client, monkeypatch):
+    plain = _split(client.get(PAGE).get_data(as_text=True))[0]
+    river = _split(client.get(PAGE + "?outlet=river-daily").get_data(as_text=True))[0]
+    assert '<option value="river-daily" selected>' in river
+    assert "selected>" not in plain.split('id="outlet"')[1].split("</select>")[0]
+    unknown = _split(client.get(PAGE + "?outlet=nowhere").get_data(as_text=True))[0]
+    assert unknown == plain
+    ref = client.get(PAGE + "?ref=https://news.example.org/a").get_data(as_text=True)
+    assert 'value="https://news.example.org/a"' in ref
+    _no_render(monkeypatch)
+    assert _split(client.get(PAGE + "?outlet=river-daily").get_data(as_text=True))[0] == river
+
+
+def test_the_whole_page_follows_the_version_and_the_bound(app, campaign, client, monkeypatch):
+    from membership.extensions import db
+    from membership.fundraisers.models import Campaign
+
+    client.get(PAGE)
+    with app.app_context():
+        db.session.get(Campaign, campaign).title = "Reporters United"
+        services.bump_version(campaign)
+        db.session.commit()
+    assert "Reporters United" in client.get(PAGE).get_data(as_text=True)
+    app.config["FUNDRAISER_PAGE_CACHE_SECONDS"] = 0
+    calls = []
+    from membership.fundraisers import views
+
+    render = views._render
+    monkeypatch.setattr(views, "_render", lambda *a: calls.append(1) or render(*a))
+    client.get(PAGE)
+    client.get(PAGE)
+    assert len(calls) == 2
