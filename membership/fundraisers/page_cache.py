@@ -24,7 +24,9 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from sqlalchemy import select
 
+from membership.extensions import db
 from membership.fundraisers import services
 from membership.fundraisers.models import Campaign
 from membership.money import format_money, to_major
@@ -103,34 +105,56 @@ def parts(campaign: Campaign, days_left: int, is_open: bool, has_ended: bool) ->
     return _entry(campaign, days_left, is_open, has_ended)[2]
 
 
+def head(slug: str):
+    """The columns the page's key and clock need (id, version, status, dates), or None.
+
+    A light row read on every request: the version check, without loading the ORM object.
+    """
+    table = Campaign.__table__
+    columns = (table.c.id, table.c.slug, table.c.totals_version, table.c.status,
+               table.c.starts_at, table.c.ends_at)  # fmt: skip
+    return db.session.execute(select(*columns).where(table.c.slug == slug)).first()
+
+
 def anonymous_page(
-    campaign: Campaign,
-    days_left: int,
-    is_open: bool,
-    has_ended: bool,
+    row,
     outlet: str,
-    render: Callable[[PageParts], str],
+    load: Callable[[], Campaign],
+    render: Callable[[Campaign, PageParts, bool, bool], str],
 ) -> str:
     """The whole anonymous GET page: cached pieces joined by this session's CSRF token."""
-    key, built_at, page_parts = _entry(campaign, days_left, is_open, has_ended)
-    if outlet not in {slug for slug, _name in page_parts.outlets}:
-        outlet = ""  # any other value selects nothing, like "all"
-    page_key = ("page", *key, outlet, bool(current_app.config.get("STRIPE_SANDBOX", False)))
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return render(page_parts)
-    token = generate_csrf()
+    days_left = services.days_left(row)
+    is_open, has_ended = services.is_open(row), services.has_ended(row)
+    key = _key(row, days_left, is_open, has_ended)
     store = cache()
-    cached = store.entries.get(page_key)
-    if cached is not None and cached[0] == built_at and time.monotonic() - built_at < _max_age():
-        return token.join(cached[1])
-    html = render(page_parts)
-    pieces = tuple(html.split(token))
+    entry = store.entries.get(key)
+    fresh = entry is not None and time.monotonic() - entry[0] < _max_age()
+    csrf = current_app.config.get("WTF_CSRF_ENABLED", True)
+    if fresh and csrf:
+        cached = store.entries.get(_page_key(key, entry[1], outlet))
+        if cached is not None and cached[0] == entry[0]:
+            return generate_csrf().join(cached[1])
+    campaign = load()  # the full row, at least as new as `row`: key and clock from it
+    days_left = services.days_left(campaign)
+    is_open, has_ended = services.is_open(campaign), services.has_ended(campaign)
+    key, built_at, page_parts = _entry(campaign, days_left, is_open, has_ended)
+    html = render(campaign, page_parts, is_open, has_ended)
+    if not csrf:
+        return html
+    pieces = tuple(html.split(generate_csrf()))
     if len(pieces) == 2:  # exactly one token on the page: safe to reuse for any session
         with store.lock:
             if len(store.entries) >= MAX_ENTRIES:
                 store.entries.clear()
-            store.entries[page_key] = (built_at, pieces)
+            store.entries[_page_key(key, page_parts, outlet)] = (built_at, pieces)
     return html
+
+
+def _page_key(key: tuple, page_parts: PageParts, outlet: str) -> tuple:
+    """The whole page's key: the parts' key, the preselected outlet and the sandbox banner."""
+    if outlet not in {slug for slug, _name in page_parts.outlets}:
+        outlet = ""  # any other value selects nothing, like "all"
+    return ("page", *key, outlet, bool(current_app.config.get("STRIPE_SANDBOX", False)))
 
 
 def _build(campaign: Campaign, days_left: int, has_ended: bool) -> PageParts:

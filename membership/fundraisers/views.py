@@ -72,22 +72,23 @@ def _page(campaign: Campaign, form: DonateForm, status: int = 200):
 @bp.get("/fundraisers/<slug>")
 def campaign_page(slug: str):
     """Progress, the outlets' shares, milestones, the supporters' wall and the donation form."""
-    campaign = _visible_campaign(slug)
     outlet = request.args.get("outlet", "all")
-    if request.args.get("ref") or current_user.is_authenticated or "_flashes" in session:
-        form = DonateForm(outlet=outlet, ref=request.args.get("ref"))
-        return _page(campaign, form)
-    # Anonymous, pristine form, nothing to flash: the same HTML for everyone but the token.
-    is_open = services.is_open(campaign)
-    has_ended = services.has_ended(campaign)
-    return page_cache.anonymous_page(
-        campaign,
-        services.days_left(campaign),
-        is_open,
-        has_ended,
-        outlet,
-        lambda parts: _render(campaign, DonateForm(outlet=outlet), parts, is_open, has_ended),
-    )
+    if not (request.args.get("ref") or current_user.is_authenticated or "_flashes" in session):
+        # Anonymous, pristine form, nothing to flash: the same HTML for everyone but the token.
+        row = page_cache.head(slug)
+        if row is None:
+            abort(404)
+        if row.status != CampaignStatus.draft:
+            return page_cache.anonymous_page(
+                row,
+                outlet,
+                lambda: _visible_campaign(slug),
+                lambda campaign, parts, is_open, has_ended: _render(
+                    campaign, DonateForm(outlet=outlet), parts, is_open, has_ended
+                ),
+            )
+    form = DonateForm(outlet=outlet, ref=request.args.get("ref"))
+    return _page(_visible_campaign(slug), form)
 
 
 @bp.post("/fundraisers/<slug>/donate")

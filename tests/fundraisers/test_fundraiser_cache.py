@@ -257,3 +257,16 @@ def test_the_whole_page_follows_the_version_and_the_bound(app, campaign, client,
     client.get(PAGE)
     client.get(PAGE)
     assert len(calls) == 2
+
+
+def test_anonymous_readers_get_404_for_drafts_and_unknown_slugs(app, campaign, client):
+    from membership.extensions import db
+    from membership.fundraisers.models import Campaign, CampaignStatus
+
+    client.get(PAGE)
+    assert client.get("/fundraisers/no-such-campaign").status_code == 404
+    with app.app_context():
+        db.session.get(Campaign, campaign).status = CampaignStatus.draft
+        services.bump_version(campaign)
+        db.session.commit()
+    assert client.get(PAGE).status_code == 404
