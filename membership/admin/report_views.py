@@ -341,16 +341,24 @@ def reports_index():
     return render_template("admin/reports.html", reports=REPORTS)
 
 
-@bp.route("/reports/<slug>")
-def report(slug: str):
-    """One report: filter, chart, tables."""
+def _built(slug: str):
+    """The report and its figures for the requested period; an error page for a bad period."""
     entry = REPORTS.get(slug) or abort(404)
     form, period = _period()
     if period is None:
-        return render_template(
+        page = render_template(
             "admin/report.html", slug=slug, report=entry, form=form, built=None, reports=REPORTS
-        ), 400
-    built = entry.build(period)
+        )
+        return entry, form, period, None, (page, 400)
+    return entry, form, period, entry.build(period), None
+
+
+@bp.route("/reports/<slug>")
+def report(slug: str):
+    """One report: filter, chart, tables."""
+    entry, form, _, built, error = _built(slug)
+    if error:
+        return error
     return render_template(
         "admin/report.html", slug=slug, report=entry, form=form, built=built, reports=REPORTS
     )
@@ -359,12 +367,8 @@ def report(slug: str):
 @bp.route("/reports/<slug>.csv")
 def report_csv(slug: str):
     """One report as CSV."""
-    entry = REPORTS.get(slug) or abort(404)
-    form, period = _period()
-    if period is None:
-        return render_template(
-            "admin/report.html", slug=slug, report=entry, form=form, built=None, reports=REPORTS
-        ), 400
-    built = entry.build(period)
+    _entry, _form, period, built, error = _built(slug)
+    if error:
+        return error
     name = f"{slug}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return csv_response(name, built.csv_header, iter(built.csv_rows))
