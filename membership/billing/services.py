@@ -186,7 +186,7 @@ def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, re
         "cancel_url": f"{base}/checkout/cancel?plan={plan.slug}",
     }
     # The same reader asking for the same thing within a minute gets the same session.
-    fingerprint = f"{user.id}:{plan.id}:{interval}:{minor}:{gateway._now_bucket()}"
+    fingerprint = f"{user.id}:{plan.id}:{interval}:{minor}:{gateway.minute_bucket()}"
     key = "checkout-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     session = gateway.create_checkout_session(params, key)
     audit.record("checkout.started", "user", user.id, actor_id=user.id, plan=plan.slug,

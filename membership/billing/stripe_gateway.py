@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -183,12 +184,16 @@ def retrieve_subscription(subscription_id: str) -> Subscription:
 
 
 def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription:
-    """Cancel at period end, or resume."""
+    """Cancel at period end, or resume.
+
+    Each call is a new request of the reader's (cancel, resume, cancel again is three changes),
+    so it gets its own key; the SDK's network retries of this one call reuse it.
+    """
     obj = _call(
         client().v1.subscriptions.update,
         subscription_id,
         params={"cancel_at_period_end": cancel, "expand": ["latest_invoice"]},
-        options=_write(f"sub-{subscription_id}-cape-{int(cancel)}-{_now_bucket()}"),
+        options=_write(f"sub-{subscription_id}-cape-{int(cancel)}-{uuid.uuid4().hex}"),
     )
     return Subscription.from_stripe(obj)
 
@@ -298,6 +303,6 @@ def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         params["starting_after"] = data[-1]["id"]
 
 
-def _now_bucket() -> int:
-    """The current minute: writes repeated within it share an idempotency key."""
+def minute_bucket() -> int:
+    """The current minute: a double click within it shares an idempotency key."""
     return int(time.time() // 60)

@@ -211,3 +211,14 @@ def test_deleting_the_account_ends_payments_and_keeps_the_ledger(
     stripe_world.advance(days=40)
     stripe_world.deliver()
     assert ledger(app) == [("membership", 500)]  # never charged again
+
+
+def test_cancel_resume_cancel_within_a_minute_reaches_stripe_each_time(
+    app, reader, member, auth, stripe_world
+):
+    membership = member()
+    for action, expected in (("cancel", True), ("resume", False), ("cancel", True)):
+        auth.post(f"/account/membership/{membership.id}/{action}", form_page="/account")
+        stripe_side = stripe_world.sandbox.get(membership.stripe_subscription_id)
+        assert stripe_side["cancel_at_period_end"] is expected, action
+        assert membership_of(app, reader).cancel_at_period_end is expected, action
