@@ -7,6 +7,7 @@ functions for webhooks, `stripe reconcile` and `stripe replay`: there is one way
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 
@@ -122,7 +123,11 @@ def live_membership(user: User) -> Membership | None:
 
 
 def ensure_customer(user: User) -> str:
-    """The reader's Stripe customer id, created on first need."""
+    """The reader's Stripe customer id, created on first need (once, even for two tabs)."""
+    if not user.stripe_customer_id:
+        # Lock the reader's row (PostgreSQL) and look again: a concurrent first checkout waits
+        # here and then finds the customer the other one made.
+        db.session.refresh(user, ["stripe_customer_id"], with_for_update=True)
     if not user.stripe_customer_id:
         user.stripe_customer_id = gateway.create_customer(user.email, user.name, user.id)
         db.session.flush()
@@ -185,8 +190,9 @@ def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, re
         "success_url": f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{base}/checkout/cancel?plan={plan.slug}",
     }
-    # The same reader asking for the same thing within a minute gets the same session.
-    fingerprint = f"{user.id}:{plan.id}:{interval}:{minor}:{gateway.minute_bucket()}"
+    # The same request within a minute (a double click) gets the same session; any different
+    # parameter (another customer, the trial gone) makes a different key, never a conflict.
+    fingerprint = f"{json.dumps(params, sort_keys=True)}:{gateway.minute_bucket()}"
     key = "checkout-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     session = gateway.create_checkout_session(params, key)
     audit.record("checkout.started", "user", user.id, actor_id=user.id, plan=plan.slug,

@@ -92,7 +92,11 @@ def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
 def create_customer(email: str, name: str, user_id: int) -> str:
     """Create the Stripe customer for a reader; returns its id."""
     params = {"email": email, "name": name, "metadata": {"user_id": str(user_id)}}
-    obj = _call(client().v1.customers.create, params=params, options=_write(f"customer-{user_id}"))
+    # A fresh key per call: the SDK's retries of this call reuse it, and a later call (say, after
+    # the customer was deleted in Stripe's dashboard) creates a new customer instead of replaying
+    # the deleted one. Two concurrent first checkouts are serialised by the caller's row lock.
+    key = f"customer-{user_id}-{uuid.uuid4().hex}"
+    obj = _call(client().v1.customers.create, params=params, options=_write(key))
     return obj["id"]
 
 

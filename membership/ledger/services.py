@@ -83,7 +83,7 @@ def payment_for(payment_intent_id: str | None) -> LedgerEntry | None:
     return entry
 
 
-def _reversal(kind: EntryKind, origin: LedgerEntry | None, customer_user_id: int | None) -> dict:
+def _reversal(origin: LedgerEntry | None, customer_user_id: int | None) -> dict:
     """The attribution a reversing row copies from its payment."""
     if origin is None:
         return {"user_id": customer_user_id}
@@ -107,7 +107,7 @@ def record_refunds(charge: Charge, customer_user_id: int | None = None) -> int:
             refund.created,
             payment_intent_id=charge.payment_intent,
             description="refund",
-            **_reversal(EntryKind.refund, origin, customer_user_id),
+            **_reversal(origin, customer_user_id),
         )
         added += row is not None
     return added
@@ -126,6 +126,6 @@ def record_dispute(dispute: Dispute, customer_user_id: int | None = None) -> boo
         dispute.created,
         payment_intent_id=dispute.payment_intent,
         description="dispute lost",
-        **_reversal(EntryKind.dispute, origin, customer_user_id),
+        **_reversal(origin, customer_user_id),
     )
     return row is not None

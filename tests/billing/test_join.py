@@ -185,3 +185,24 @@ def test_perks_follow_a_plan_that_staff_change(app, reader, auth, stripe_world, 
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     with app.app_context():
         assert "insider-newsletter" in active_perk_slugs(reader)
+
+
+def test_a_customer_deleted_in_stripe_gets_a_new_one_on_the_next_join(
+    app, reader, auth, stripe_world
+):
+    import stripe as stripe_sdk
+
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    customer = membership_of(app, reader).stripe_customer_id
+    sdk = stripe_sdk.StripeClient(
+        "sk_test_sandbox", base_addresses={"api": stripe_world.sandbox.url}
+    )
+    sdk.v1.customers.delete(customer)  # staff deleted it in Stripe's dashboard
+    stripe_world.deliver()
+    assert membership_of(app, reader).status == "canceled"
+    url = join(auth)  # at once, not a minute later
+    stripe_world.pay(url)
+    stripe_world.deliver()
+    again = membership_of(app, reader)
+    assert again.status == "active" and again.stripe_customer_id != customer
