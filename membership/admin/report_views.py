@@ -156,7 +156,8 @@ def build_mrr(period: reports.Period) -> Built:
                 {1},
             )
         )
-        csv_rows += [[m, currency, "", v, v * 12] for m, v in points]
+        arrs = dict(data.arr_history[currency])
+        csv_rows += [[m, currency, "", v, arrs[m]] for m, v in points]
     notes = [
         _(
             "MRR counts active and past-due memberships (not trials): monthly amounts as they "

@@ -283,6 +283,8 @@ class MrrReport:
 
     current: list[MrrRow]
     history: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # The exact ARR behind each history point: MRR is rounded, so MRR x 12 may be off by cents.
+    arr_history: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def mrr(now: datetime | None = None, period: Period | None = None) -> MrrReport:
@@ -330,11 +332,13 @@ def mrr(now: datetime | None = None, period: Period | None = None) -> MrrReport:
     starts, ends = flows(Membership.started_at), flows(Membership.ended_at)
     currencies = sorted({*base, *(c for _, c in starts), *(c for _, c in ends)})
     for currency in currencies:
-        arr, points = int(base.get(currency) or 0), []
+        arr, points, arrs = int(base.get(currency) or 0), [], []
         for month in period.months():
             arr += starts.get((month, currency), 0) - ends.get((month, currency), 0)
             points.append((month, mrr_of(arr)))
+            arrs.append((month, arr))
         report.history[currency] = points
+        report.arr_history[currency] = arrs
     return report
 
 

@@ -200,3 +200,14 @@ def test_member_csv_is_streamed_and_defuses_formulas(app, client, staff):
     assert names["evil@example.org"] == '\'=HYPERLINK("http://x","click")'
     assert names["plain@example.org"] == "'-5 apples"
     assert len(rows) == 1 + 3  # the staff account too
+
+
+def test_mrr_csv_history_gives_the_exact_arr_not_rounded_mrr_times_twelve(app, client, staff):
+    with app.app_context():
+        user_id = make_user(email="y@example.org").id
+        add_membership(user_id, "active", "year", 10000, started=at(2026, 1, 5))
+        db.session.commit()
+    response = client.get("/admin/reports/mrr.csv?start=2026-01-01&end=2026-01-31")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    # 100.00 a year: MRR rounds to 8.33, but ARR stays 100.00 (not 8.33 x 12 = 99.96).
+    assert ["2026-01", "eur", "", "833", "10000"] in rows
