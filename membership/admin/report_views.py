@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import abort, render_template, request
 from flask_babel import gettext as _
@@ -325,6 +325,9 @@ def _period() -> tuple[ReportFilter, reports.Period | None]:
     start, end = form.start.data or default.start, form.end.data or default.end
     if start > end:
         form.end.errors.append(_("The end comes before the start."))
+        return form, None
+    if end >= date.max:  # the period's exclusive bound is the day after its end
+        form.end.errors.append(_("Pick an earlier end."))
         return form, None
     if (end - start) > timedelta(days=MAX_DAYS):
         form.start.errors.append(_("Ten years at most."))

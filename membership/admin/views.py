@@ -6,7 +6,7 @@ from their own modules. Staff see and help; only admins refund.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -144,6 +144,9 @@ def grant(user_id: int):
     if form.validate_on_submit():
         perk = db.session.scalar(select(Perk).where(Perk.slug == form.perk.data))
         day = form.until.data
+        if day >= date.max:  # the grant ends the day after: 9999-12-31 has none
+            form.until.errors.append(_("Pick an earlier date."))
+            return member(user_id, grant_form=form, status=400)
         until = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
         try:
             grant_complimentary(user, perk, until, current_user, form.reason.data or "")

@@ -121,6 +121,17 @@ def test_grant_refuses_a_past_date_or_an_unknown_perk(app, auth, staff, catalogu
         assert db.session.scalar(select(PerkGrant)) is None
 
 
+def test_grant_until_the_last_representable_day_answers_400(app, auth, staff, catalogue):
+    with app.app_context():
+        user_id = make_user(email="ana@example.org").id
+    page = f"/admin/members/{user_id}"
+    response = auth.post(f"/admin/members/{user_id}/grants",
+                         {"perk": "ad-free", "until": "9999-12-31"}, form_page=page)  # fmt: skip
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(PerkGrant)) is None
+
+
 def test_membership_perks_cannot_be_withdrawn_by_hand(app, auth, staff, catalogue):
     with app.app_context():
         user_id = make_user(email="ana@example.org").id

@@ -202,6 +202,13 @@ def test_member_csv_is_streamed_and_defuses_formulas(app, client, staff):
     assert len(rows) == 1 + 3  # the staff account too
 
 
+def test_a_period_ending_on_the_last_representable_day_answers_400(client, staff):
+    # The exclusive bound is the day after the end: 9999-12-31 has none.
+    for query in ("start=9999-01-01&end=9999-12-31", "start=9999-12-31"):
+        assert client.get(f"/admin/reports/mrr?{query}").status_code == 400, query
+        assert client.get(f"/admin/reports/mrr.csv?{query}").status_code == 400, query
+
+
 def test_mrr_csv_history_gives_the_exact_arr_not_rounded_mrr_times_twelve(app, client, staff):
     with app.app_context():
         user_id = make_user(email="y@example.org").id
