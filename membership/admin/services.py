@@ -24,7 +24,7 @@ from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price, StripeEvent
 from membership.extensions import db
 from membership.ledger import services as ledger
-from membership.ledger.models import NEGATIVE_KINDS, EntryKind, LedgerEntry
+from membership.ledger.models import NEGATIVE_KINDS, LedgerEntry
 from membership.perks.models import Perk, PerkGrant
 from membership.perks.services import sync_membership_grants
 
@@ -322,8 +322,6 @@ def save_perk(perk: Perk | None, data: PerkData, staff: User) -> Perk:
 
 def sync_catalogue(staff: User):
     """Push the active plans and prices to Stripe (idempotent); returns the SyncResult."""
-    from membership.billing import services as billing
-
     try:
         result = billing.sync_plans()
     except gateway.PaymentProviderError as exc:
@@ -379,11 +377,6 @@ def replay_event(stored: StripeEvent, staff: User) -> Any:
     audit.record("stripe.event_replayed", "stripe_event", stored.id, actor_id=staff.id,
                  type=stored.type, outcome=outcome.status)  # fmt: skip
     return outcome
-
-
-def ledger_kinds() -> list[str]:
-    """The ledger's kinds, for filters."""
-    return [kind.value for kind in EntryKind]
 
 
 # --- member list export ----------------------------------------------------------------------
