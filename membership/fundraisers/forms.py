@@ -97,7 +97,9 @@ class OutletForm(FlaskForm):
     logo_url = URLField(_l("Logo address"), validators=[Optional(), Length(max=500), URL()])
     blurb = StringField(_l("Short text"), validators=[Optional(), Length(max=500)])
     goal = StringField(_l("Own goal (optional)"), validators=[Optional(), Length(max=20)])
-    position = IntegerField(_l("Position"), default=0, validators=[Optional()])
+    position = IntegerField(
+        _l("Position"), default=0, validators=[Optional(), NumberRange(-(2**31), 2**31 - 1)]
+    )
 
 
 class MilestoneForm(FlaskForm):

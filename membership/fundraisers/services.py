@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 KIND = "donation"  # Stripe metadata `kind` of every fundraiser object
 MAX_MESSAGE = 500
 MAX_PUBLIC_NAME = 80
+MAX_AMOUNT = 2**31 - 1  # amounts are INTEGER columns: a larger value would fail the INSERT
 
 
 class DonationError(Exception):
@@ -149,7 +150,7 @@ def check_gift(campaign: Campaign, gift: GiftRequest) -> tuple[int, Frequency, O
     except ValueError as exc:
         raise DonationError("frequency") from exc
     try:
-        amount = to_minor(gift.amount or "", campaign.currency, maximum=10**12)
+        amount = to_minor(gift.amount or "", campaign.currency, maximum=MAX_AMOUNT)
     except MoneyError as exc:
         raise DonationError("amount") from exc
     if amount < campaign.min_amount:
@@ -822,7 +823,7 @@ def reached(figures: dict[str, Any], milestone: Milestone) -> bool:
 def parse_amount(text: str, currency: str) -> int:
     """Major units typed by staff to minor units; raises DonationError('amount')."""
     try:
-        return to_minor(text or "", currency, maximum=10**12)
+        return to_minor(text or "", currency, maximum=MAX_AMOUNT)
     except MoneyError as exc:
         raise DonationError("amount") from exc
 

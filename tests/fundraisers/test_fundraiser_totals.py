@@ -124,3 +124,23 @@ def test_split_shares_are_exact_for_awkward_amounts(app, campaign):
         total = services.raised(campaign)
         assert sum(shares.values()) == total == sum(amounts) - 101
         assert max(shares.values()) - min(shares.values()) <= len(amounts)
+
+
+def test_staff_amounts_beyond_the_columns_are_refused(app, campaign, auth, client):
+    with app.app_context():
+        make_user(email="staff@example.org", role=Role.staff)
+    auth.login(email="staff@example.org")
+    page = f"/admin/fundraisers/{campaign}"
+    too_big = "99999999"  # 9,999,999,900 cents: more than an INTEGER column holds
+    gift = auth.post(f"{page}/offline-gifts", {"g-amount": too_big, "g-outlet": "all"},
+                     form_page=page)  # fmt: skip
+    milestone = auth.post(f"{page}/milestones", {"m-amount": too_big, "m-title": "Far"},
+                          form_page=page)  # fmt: skip
+    outlet_fields = {"o-slug": "far-away", "o-name": "Far", "o-position": "99999999999"}
+    outlet = auth.post(f"{page}/outlets", outlet_fields, form_page=page)
+    assert [gift.status_code, milestone.status_code, outlet.status_code] == [303, 303, 303]
+    assert progress(client)["raised"] == 0
+    with app.app_context():
+        c = db.session.get(Campaign, campaign)
+        assert [o.slug for o in c.outlets] == ["mountain-post", "river-daily", "valley-voice"]
+        assert all(m.title != "Far" for m in c.milestones)
