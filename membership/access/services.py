@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -394,7 +395,8 @@ def find_api_key(key: str) -> ApiKey | None:
 def find_member(member_id: str | None, email: str | None) -> User | None:
     """A reader by id or e-mail, for server-to-server questions; None when there is none."""
     if member_id:
-        if not member_id.isdigit() or not 0 < int(member_id) < 2**31:
+        # ASCII digits, bounded: str.isdigit() also accepts "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,10}", member_id) or not 0 < int(member_id) < 2**31:
             raise AccessError(_l("member must be a positive whole number."))
         user = db.session.get(User, int(member_id))
     else:

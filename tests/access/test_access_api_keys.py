@@ -58,8 +58,13 @@ def test_a_cms_asks_about_a_member_by_id_or_email(app, client, auth, admin, worl
         "/api/v1/access?article=the-river-report&email=nobody@example.org", headers=headers
     )
     assert response.status_code == 404
-    response = server.get("/api/v1/access?article=the-river-report&member=abc", headers=headers)
-    assert response.status_code == 400
+    for bad in ("abc", "\N{SUPERSCRIPT TWO}", "\N{ARABIC-INDIC DIGIT ONE}", "1" * 5000):
+        response = server.get(
+            "/api/v1/access",
+            query_string={"article": "the-river-report", "member": bad},
+            headers=headers,
+        )
+        assert response.status_code == 400, bad
     response = server.get("/api/v1/access?article=the-river-report", headers=headers)
     assert response.get_json()["allowed"] is False  # nobody in particular
 
