@@ -162,6 +162,6 @@ def peek(token: str) -> dict | None:
     try:
         payload = token.split(".")[1]
         claims = json.loads(_b64decode(payload))
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):  # the cookie is the client's to forge
         return None
     return claims if isinstance(claims, dict) else None

@@ -103,6 +103,16 @@ def test_the_cookie_is_renewed_near_expiry(app, client, auth, world):
     assert _verify_offline(client, renewed.value)["exp"] > time.time() + 50
 
 
+@pytest.mark.parametrize("value", ["not-a-token", "a.%%%.c", "a." + "W1tb" * 600 + ".c"])
+def test_a_garbled_cookie_is_replaced_not_a_server_error(client, auth, world, value):
+    world.user()
+    auth.login()
+    client.set_cookie("access_token", value)  # "W1tb" is base64 of "[[[": nested too deep
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert _verify_offline(client, _set_cookies(response)["access_token"].value)
+
+
 # --- the token as a credential ---------------------------------------------------------------
 
 
