@@ -98,6 +98,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         ],
         "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
         "ACCESS_COOKIE_SECURE": not insecure_cookies,
+        # Every body is bounded (chunked ones too): no form or Stripe event comes near 1 MiB.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not insecure_cookies,

@@ -161,3 +161,14 @@ def test_a_crashing_handler_fails_then_the_retry_succeeds(
     assert stored(app)[paid["id"]][1:] == ("processed", 2)
     assert ledger_total(app) == 500
     assert calls["n"] == 1
+
+
+def test_an_oversized_body_is_413_and_stores_nothing(app, client):
+    # MAX_CONTENT_LENGTH bounds every body; Werkzeug applies it to chunked bodies too when the
+    # server (gunicorn) terminates the input stream.
+    body = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+    headers = {"Stripe-Signature": "t=1,v1=x", "Content-Type": "application/json"}
+    response = client.post("/webhooks/stripe", data=body, headers=headers)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["status"] == 413
+    assert stored(app) == {}
