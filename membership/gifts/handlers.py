@@ -21,6 +21,8 @@ def gift_checkout_completed(event: dict) -> None:
     gift = db.session.scalar(
         select(GiftMembership).where(GiftMembership.checkout_session_id == session.id)
     )
+    if gift is not None and gift.status != "pending":
+        return  # its payment was recorded (with its mails) by the sibling event
     intent = gateway.retrieve_payment_intent(session.payment_intent)
     gift = gift or gift_for_intent(intent)
     if gift is not None:
@@ -31,8 +33,13 @@ def gift_checkout_completed(event: dict) -> None:
 def gift_payment_succeeded(event: dict) -> None:
     """The payment may be reported before the session completes: record it either way."""
     obj = data_object(event)
-    if (obj.get("metadata") or {}).get("kind") != KIND:
+    metadata = obj.get("metadata") or {}
+    if metadata.get("kind") != KIND:
         return
+    gift_id = str(metadata.get("gift_id", ""))
+    known = db.session.get(GiftMembership, int(gift_id)) if gift_id.isdigit() else None
+    if known is not None and known.status != "pending":
+        return  # recorded already: no need to ask Stripe again
     intent = gateway.retrieve_payment_intent(obj["id"])
     gift = gift_for_intent(intent)
     if gift is not None:
