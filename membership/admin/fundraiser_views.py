@@ -218,7 +218,9 @@ def milestone(campaign_id: int):
     if not form.validate_on_submit():
         return _failed(campaign_id, "amount")
     try:
-        services.add_milestone(campaign, form.amount.data, form.title.data, form.description.data)
+        services.add_milestone(
+            campaign, form.amount.data, form.title.data, form.description.data, current_user
+        )
     except services.DonationError as exc:
         return _failed(campaign_id, str(exc))
     return _done(campaign_id, _("Milestone added."))
@@ -234,8 +236,9 @@ def reward(campaign_id: int):
         return _failed(campaign_id, "amount")
     try:
         services.add_reward_tier(
-            campaign, form.minimum.data, form.perk.data, form.months.data, form.title.data
-        )
+            campaign, form.minimum.data, form.perk.data, form.months.data, form.title.data,
+            current_user,
+        )  # fmt: skip
     except services.DonationError as exc:
         return _failed(campaign_id, str(exc))
     return _done(campaign_id, _("Reward added."))
@@ -250,7 +253,7 @@ def delete_item(campaign_id: int, kind: str, item_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.remove(item)
+    services.remove(item, current_user)
     return _done(campaign_id, _("Removed."))
 
 

@@ -900,7 +900,9 @@ def save_outlet(
     return outlet
 
 
-def add_milestone(campaign: Campaign, amount: str, title: str, description: str) -> Milestone:
+def add_milestone(
+    campaign: Campaign, amount: str, title: str, description: str, staff: User | None = None
+) -> Milestone:
     """Add a stretch goal."""
     milestone = Milestone(
         campaign_id=campaign.id,
@@ -912,10 +914,19 @@ def add_milestone(campaign: Campaign, amount: str, title: str, description: str)
     db.session.flush()
     db.session.expire(campaign, ["milestones"])
     bump_version(campaign.id)
+    audit.record("campaign.milestone", "campaign", campaign.id,
+                 actor_id=staff.id if staff else None, amount=milestone.amount)  # fmt: skip
     return milestone
 
 
-def add_reward_tier(campaign: Campaign, minimum: str, perk_id: int, months: int, title: str):
+def add_reward_tier(
+    campaign: Campaign,
+    minimum: str,
+    perk_id: int,
+    months: int,
+    title: str,
+    staff: User | None = None,
+) -> RewardTier:
     """Add a reward tier."""
     tier = RewardTier(
         campaign_id=campaign.id,
@@ -928,12 +939,17 @@ def add_reward_tier(campaign: Campaign, minimum: str, perk_id: int, months: int,
     db.session.flush()
     db.session.expire(campaign, ["reward_tiers"])
     bump_version(campaign.id)  # the campaign page lists the tiers
+    audit.record("campaign.reward", "campaign", campaign.id, actor_id=staff.id if staff else None,
+                 perk_id=perk_id, minimum=tier.minimum, months=months)  # fmt: skip
     return tier
 
 
-def remove(obj: Milestone | RewardTier) -> None:
+def remove(obj: Milestone | RewardTier, staff: User | None = None) -> None:
     """Delete a milestone or reward tier (grants already made stay)."""
     campaign_id = obj.campaign_id
+    what = "milestone" if isinstance(obj, Milestone) else "reward"
+    audit.record(f"campaign.{what}_removed", "campaign", campaign_id,
+                 actor_id=staff.id if staff else None, item=obj.id)  # fmt: skip
     db.session.delete(obj)
     db.session.flush()
     bump_version(campaign_id)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from membership.accounts.models import Role
+from membership.audit import AuditEntry
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
 from membership.fundraisers import services
 from membership.fundraisers.models import Campaign
 from membership.ledger.models import LedgerEntry
+from membership.perks.models import Perk
 from tests.factories import make_user
 from tests.fundraisers.conftest import (
     SLUG,
@@ -144,3 +146,36 @@ def test_staff_amounts_beyond_the_columns_are_refused(app, campaign, auth, clien
         c = db.session.get(Campaign, campaign)
         assert [o.slug for o in c.outlets] == ["mountain-post", "river-daily", "valley-voice"]
         assert all(m.title != "Far" for m in c.milestones)
+
+
+def test_staff_milestones_and_rewards_are_audited(app, campaign, auth):
+    with app.app_context():
+        staff = make_user(email="staff@example.org", role=Role.staff).id
+        perk = db.session.scalars(select(Perk)).first()
+        if perk is None:
+            perk = Perk(slug="ad-free", name="Ad-free")
+            db.session.add(perk)
+            db.session.commit()
+        perk_id = perk.id
+    auth.login(email="staff@example.org")
+    page = f"/admin/fundraisers/{campaign}"
+    auth.post(f"{page}/milestones", {"m-amount": "500", "m-title": "Night desk"}, form_page=page)
+    auth.post(f"{page}/rewards", {"t-minimum": "50", "t-perk": str(perk_id), "t-months": "3"},
+              form_page=page)  # fmt: skip
+    with app.app_context():
+        c = db.session.get(Campaign, campaign)
+        milestone = next(m.id for m in c.milestones if m.title == "Night desk")
+        tier = c.reward_tiers[-1].id
+    auth.post(f"{page}/milestones/{milestone}/delete", {}, form_page=page)
+    auth.post(f"{page}/rewards/{tier}/delete", {}, form_page=page)
+    with app.app_context():
+        logged = db.session.execute(
+            select(AuditEntry.action, AuditEntry.actor_id).where(
+                AuditEntry.action.like("campaign.%"), AuditEntry.target_id == str(campaign)
+            )
+        ).all()
+    assert sorted(logged) == sorted(
+        (action, staff)
+        for action in ("campaign.milestone", "campaign.reward", "campaign.milestone_removed",
+                       "campaign.reward_removed")
+    )  # fmt: skip
