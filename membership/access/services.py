@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 
 from membership import audit
 from membership.access.models import AccessRule, ApiKey, MeterRead, RuleKind
+from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.extensions import db
 from membership.perks.models import Perk, PerkGrant
@@ -399,9 +400,5 @@ def find_member(member_id: str | None, email: str | None) -> User | None:
         if not re.fullmatch(r"[0-9]{1,10}", member_id) or not 0 < int(member_id) < 2**31:
             raise AccessError(_l("member must be a positive whole number."))
         user = db.session.get(User, int(member_id))
-    else:
-        address = check_ref(email or "", "email").casefold()
-        user = db.session.scalar(select(User).where(User.email == address))
-    if user is None or user.deleted_at is not None:
-        return None
-    return user
+        return user if user is not None and user.deleted_at is None else None
+    return accounts.find_by_email(check_ref(email or "", "email"))
