@@ -27,11 +27,10 @@ def _perks() -> list[Perk]:
 @staff_required
 def rules():
     """List rules and add one."""
-    form = RuleForm(_perks())
+    perks = _perks()
+    form = RuleForm(perks)
     if form.validate_on_submit():
-        perk = None
-        if form.perk.data:
-            perk = db.session.scalar(select(Perk).where(Perk.slug == form.perk.data))
+        perk = next((p for p in perks if p.slug == form.perk.data), None)  # "" is none
         try:
             services.add_rule(
                 RuleKind(form.kind.data), form.value.data, perk, form.note.data or "", current_user
