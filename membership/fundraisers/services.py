@@ -291,19 +291,26 @@ def sync_checkout(session: CheckoutSession) -> Donation | None:
         donation.user_id = db.session.scalar(
             select(User.id).where(User.stripe_customer_id == session.customer)
         )
+    # The receipts and rewards follow once, below, now that the donor's e-mail is known.
     if session.mode == "payment" and session.payment_intent:
-        record_payment(gateway.retrieve_payment_intent(session.payment_intent), donation)
+        intent = gateway.retrieve_payment_intent(session.payment_intent)
+        record_payment(intent, donation, follow_up=False)
     elif session.mode == "subscription" and session.subscription:
         subscription = gateway.retrieve_subscription(session.subscription)
         sync_donation_subscription(subscription, donation)
         if subscription.latest_invoice_id:
-            record_invoice(gateway.retrieve_invoice(subscription.latest_invoice_id), donation)
+            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+            record_invoice(invoice, donation, follow_up=False)
     _after_payment(donation)
     return donation
 
 
-def record_payment(intent: PaymentIntent, donation: Donation | None = None) -> bool:
-    """Add a one-time gift's payment to the ledger (once); True when the row is new."""
+def record_payment(
+    intent: PaymentIntent, donation: Donation | None = None, follow_up: bool = True
+) -> bool:
+    """Add a one-time gift's payment to the ledger (once); True when the row is new.
+
+    With `follow_up`, queue the receipt and grant the rewards (the caller does it otherwise)."""
     donation = donation or _donation_for(intent.metadata)
     if donation is None or intent.status != "succeeded" or intent.amount_received <= 0:
         return False
@@ -325,12 +332,16 @@ def record_payment(intent: PaymentIntent, donation: Donation | None = None) -> b
         description=_describe(donation),
         **_attribution(donation),
     )
-    _after_payment(donation)
+    if follow_up:
+        _after_payment(donation)
     return row is not None
 
 
 def record_invoice(
-    invoice: Invoice, donation: Donation | None = None, payment_intent_id: str | None = None
+    invoice: Invoice,
+    donation: Donation | None = None,
+    payment_intent_id: str | None = None,
+    follow_up: bool = True,
 ) -> bool:
     """Add one paid invoice of a monthly gift to the ledger (once); True when the row is new.
 
@@ -358,7 +369,8 @@ def record_invoice(
         receipt_url=invoice.hosted_invoice_url,
         **_attribution(donation),
     )
-    _after_payment(donation)
+    if follow_up:
+        _after_payment(donation)
     return row is not None
 
 
