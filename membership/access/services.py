@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -35,10 +35,9 @@ class AccessError(Exception):
 
 @dataclass(frozen=True)
 class Requirement:
-    """What an article needs: a perk slug, or None when it is open; and the rule that said so."""
+    """What an article needs: a perk slug, or None when it is open."""
 
     perk: str | None
-    rule: str | None = None
 
 
 @dataclass
@@ -69,7 +68,6 @@ class Decision:
     perks: list[str]
     required: str | None
     meter: Meter | None = None
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The JSON body of the API answer."""
@@ -194,10 +192,10 @@ def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Require
     ]
     if not rows:
         return Requirement(None)
-    kind, value, slug = min(
+    _kind, _value, slug = min(
         rows, key=lambda row: (PRECEDENCE[RuleKind(row[0])], -len(row[1]), row[1])
     )
-    return Requirement(slug, f"{RuleKind(kind).value}:{value}")
+    return Requirement(slug)
 
 
 def perk_exists(slug: str) -> bool:
