@@ -13,7 +13,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from membership import create_app
 from membership.access import tokens
+from membership.config import test_config as settings_for_tests
 from membership.timeutil import utcnow
 
 
@@ -225,3 +227,9 @@ def test_the_key_set_publishes_public_keys_only(client):
     for key in response.get_json()["keys"]:
         assert set(key) == {"kty", "crv", "x", "kid", "alg", "use"}
         assert "d" not in key
+
+
+@pytest.mark.parametrize("spec", ["no-seed", "2027-short:QUFB", f"{NEW},"])
+def test_a_malformed_key_setting_stops_the_app_at_start(database_url, spec):
+    with pytest.raises(ValueError, match="ACCESS_TOKEN_KEYS"):
+        create_app(settings_for_tests(database_url, ACCESS_TOKEN_KEYS=spec))
