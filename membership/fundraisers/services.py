@@ -36,6 +36,7 @@ from membership.fundraisers.models import (
     Outlet,
     RewardTier,
 )
+from membership.gifts.services import add_months
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
 from membership.mail import queue_mail
@@ -438,16 +439,6 @@ def _queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
         locale=donation.locale,
         dedupe_key=dedupe_key,
     )
-
-
-def add_months(start: datetime, months: int) -> datetime:
-    """The same day `months` calendar months later (clamped to the month's last day)."""
-    import calendar
-
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
 
 
 def grant_rewards(donation: Donation, amount: int) -> list[PerkGrant]:
