@@ -136,12 +136,11 @@ def _show(campaign: Campaign, forms: dict, status: int = 200):
         .order_by(Donation.id.desc())
         .limit(200)
     ).all()
-    snap = services.snapshot(campaign.slug)
     return render_template(
         "admin/fundraisers/campaign.html",
         campaign=campaign,
         donations=donations,
-        figures=snap.figures if snap else services.progress(campaign),
+        figures=services.snapshot(campaign.slug).figures,
         **forms,
     ), status
 

@@ -159,8 +159,7 @@ def _page_key(key: tuple, page_parts: PageParts, outlet: str) -> tuple:
 
 def _build(campaign: Campaign, days_left: int, has_ended: bool) -> PageParts:
     """Render the parts (figures at least as new as the campaign row's version)."""
-    snap = services.snapshot(campaign.slug, min_version=campaign.totals_version)
-    figures = snap.figures if snap else services.progress(campaign)
+    figures = services.snapshot(campaign.slug, min_version=campaign.totals_version).figures
     context = {
         "campaign": campaign,
         "figures": figures,
