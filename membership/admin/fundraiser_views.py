@@ -36,6 +36,14 @@ PROBLEMS = {
     "outlet": lambda: _("Choose one of the campaign's newsrooms."),
 }
 
+# The campaign form's field each problem belongs to, so that the form shows it beside the field.
+_CAMPAIGN_FIELDS = {
+    "currency": "currency",
+    "slug": "slug",
+    "dates": "ends_at",
+    "bounds": "max_amount",
+}
+
 
 @bp.before_request
 @staff_required
@@ -157,7 +165,11 @@ def campaign(campaign_id: int):
                 services.save_campaign(campaign, _campaign_data(edit), current_user)
             except services.DonationError as exc:
                 db.session.rollback()
-                flash(PROBLEMS.get(str(exc), PROBLEMS["amount"])(), "error")
+                message = PROBLEMS.get(str(exc), PROBLEMS["amount"])()
+                flash(message, "error")
+                field = _CAMPAIGN_FIELDS.get(str(exc))
+                if field is not None:
+                    getattr(edit, field).errors.append(message)
                 return _show(_campaign(campaign_id), forms, 422)
             db.session.commit()
             flash(_("Campaign saved."))

@@ -831,18 +831,22 @@ def parse_amount(text: str, currency: str) -> int:
         raise DonationError("amount") from exc
 
 
+def has_gifts(campaign_id: int) -> bool:
+    """Whether the campaign has any donation (even one still at Checkout) or ledger row."""
+    donation = select(Donation.id).where(Donation.campaign_id == campaign_id).limit(1)
+    money = select(LedgerEntry.id).where(LedgerEntry.campaign_id == campaign_id).limit(1)
+    return db.session.scalar(donation) is not None or db.session.scalar(money) is not None
+
+
 def save_campaign(campaign: Campaign | None, data: dict[str, Any], staff: User) -> Campaign:
     """Create or update a campaign from staff input (amounts in major units, times aware UTC).
 
-    The currency cannot change once money arrived: one currency per campaign.
+    The currency cannot change once a gift exists (pending or paid) or money arrived: one
+    currency per campaign, so that no total ever mixes two.
     """
     currency = data["currency"].lower()
-    if campaign is not None and currency != campaign.currency:
-        has_money = db.session.scalar(
-            select(LedgerEntry.id).where(LedgerEntry.campaign_id == campaign.id).limit(1)
-        )
-        if has_money is not None:
-            raise DonationError("currency")
+    if campaign is not None and currency != campaign.currency and has_gifts(campaign.id):
+        raise DonationError("currency")
     slug_owner = db.session.scalar(select(Campaign.id).where(Campaign.slug == data["slug"]))
     if slug_owner is not None and (campaign is None or slug_owner != campaign.id):
         raise DonationError("slug")
