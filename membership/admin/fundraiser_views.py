@@ -34,6 +34,9 @@ PROBLEMS = {
     "dates": lambda: _("The end must come after the start."),
     "bounds": lambda: _("The largest gift must be at least the smallest."),
     "outlet": lambda: _("Choose one of the campaign's newsrooms."),
+    "reserved": lambda: _(
+        "“all” is reserved for gifts shared by all newsrooms; choose another slug."
+    ),
 }
 
 # The campaign form's field each problem belongs to, so that the form shows it beside the field.
@@ -213,6 +216,9 @@ def outlet(campaign_id: int, outlet_id: int | None):
         if "csrf_token" in form.errors:
             abort(400)
         flash(_("Check the newsroom's fields: %(fields)s", fields=", ".join(form.errors)), "error")
+        for field in form:
+            for error in field.errors:
+                flash(_("%(field)s: %(error)s", field=field.label.text, error=error), "error")
         return redirect(url_for(".campaign", campaign_id=campaign_id), 303)
     try:
         services.save_outlet(campaign, existing, _outlet_data(form), current_user)

@@ -16,9 +16,27 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    URL,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ALL_OUTLETS = "all"  # the donation form's value for "shared equally between the outlets"
+
+
+def not_reserved(form, field) -> None:
+    """An outlet's slug cannot be "all": the donation form uses it for the split."""
+    if (field.data or "").strip().lower() == ALL_OUTLETS:
+        raise ValidationError(
+            _l("“all” is reserved for gifts shared by all newsrooms; choose another slug.")
+        )
 
 
 class DonateForm(FlaskForm):
@@ -89,6 +107,7 @@ class OutletForm(FlaskForm):
         validators=[
             InputRequired(),
             Length(max=64),
+            not_reserved,
             Regexp(SLUG, message=_l("Use a-z, 0-9 and -.")),
         ],
     )

@@ -885,7 +885,9 @@ def save_campaign(campaign: Campaign | None, data: dict[str, Any], staff: User) 
 def save_outlet(
     campaign: Campaign, outlet: Outlet | None, data: dict[str, Any], staff: User
 ) -> Outlet:
-    """Add or edit an outlet (slug unique within the campaign)."""
+    """Add or edit an outlet (slug unique within the campaign, never "all")."""
+    if (data["slug"] or "").strip().lower() == "all":
+        raise DonationError("reserved")  # the donation form's "shared by all outlets"
     clash = next((o for o in campaign.outlets if o.slug == data["slug"] and o is not outlet), None)
     if clash is not None:
         raise DonationError("slug")
