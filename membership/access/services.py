@@ -308,12 +308,15 @@ def list_rules() -> list[AccessRule]:
 
 def add_rule(kind: RuleKind, value: str, perk: Perk | None, note: str, staff: User) -> AccessRule:
     """Say which perk articles matching kind/value need (None: explicitly open)."""
+    from sqlalchemy.exc import IntegrityError  # local: this change is kept to add_rule
+
     value = normalize_rule_value(kind, value)
+    duplicate = _l("A rule for that reference exists already.")
     exists = db.session.scalar(
         select(AccessRule.id).where(AccessRule.kind == kind, AccessRule.value == value)
     )
     if exists is not None:
-        raise AccessError(_l("A rule for that reference exists already."))
+        raise AccessError(duplicate)
     rule = AccessRule(
         kind=kind,
         value=value,
@@ -321,8 +324,14 @@ def add_rule(kind: RuleKind, value: str, perk: Perk | None, note: str, staff: Us
         note=(note or "").strip()[:255],
         created_by_id=staff.id,
     )
-    db.session.add(rule)
-    db.session.flush()
+    # Another staff member may add the same rule between the check and this insert: the unique
+    # constraint then refuses it inside a savepoint, so the transaction stays usable and the
+    # outcome is the same as the check's, with nothing written and nothing audited.
+    try:
+        with db.session.begin_nested():
+            db.session.add(rule)
+    except IntegrityError as exc:
+        raise AccessError(duplicate) from exc
     audit.record(
         "access.rule_added", "access_rule", rule.id, actor_id=staff.id, kind=kind.value,
         value=value, perk=perk.slug if perk else None,
