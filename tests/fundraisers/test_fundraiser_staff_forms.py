@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from membership.accounts.models import Role
 from membership.extensions import db
-from membership.fundraisers.models import Campaign
+from membership.fundraisers.models import Campaign, Donation
 from tests.factories import make_user
 from tests.fundraisers.conftest import give, give_and_pay, text_of
 
@@ -33,8 +35,10 @@ def _currency(app, campaign_id: int) -> str:
         return db.session.get(Campaign, campaign_id).currency
 
 
-def test_currency_is_fixed_once_a_gift_is_pending(app, campaign, auth):
+def test_currency_is_fixed_once_a_gift_is_pending(app, campaign, auth, stripe_world):
     give(auth, amount="25")  # at Checkout, not paid yet
+    with app.app_context():
+        assert db.session.scalar(select(Donation.status)) == "pending"
     _as_staff(app, auth)
     response = _edit(auth, campaign, currency="usd")
     assert response.status_code == 422
