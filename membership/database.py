@@ -33,3 +33,43 @@ def insert_new(model, unique_column: str, values: dict[str, Any]):
     """Like insert_ignoring_duplicates, returning the new ORM object (None when it existed)."""
     statement = _insert_or_nothing(model, unique_column, values).returning(model)
     return db.session.scalar(statement)
+
+
+class HotQuery:
+    """A read statement compiled once for a dialect and run on a bare DBAPI cursor.
+
+    For the few answers that run below Flask on every request (the access fast path): the
+    statement is still written with SQLAlchemy, and its parameters still pass through the
+    column types' bind processors, but each execution skips SQLAlchemy's per-call machinery
+    (compiled-cache lookup, execution context, result wrapping). Rows come back as plain tuples
+    of what the driver returns, so select only columns that need no result processing.
+    """
+
+    def __init__(self, statement, dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.compiled = compiled
+        self.order = compiled.positiontup if compiled.positional else None
+        self.processors = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def parameters(self, values: dict[str, Any]):
+        """The driver's parameters: every bound value (defaults included), processed."""
+        params = self.compiled.construct_params(values)
+        for name, processor in self.processors.items():
+            params[name] = processor(params[name])
+        if self.order is not None:
+            return [params[name] for name in self.order]
+        return params
+
+    def rows(self, dbapi_connection, values: dict[str, Any]) -> list[tuple]:
+        """Execute on a DBAPI connection; all rows as tuples."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self.parameters(values))
+            return cursor.fetchall()
+        finally:
+            cursor.close()

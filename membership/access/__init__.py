@@ -7,7 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Mount the API at /api/v1, the staff pages at /admin/access, the demo page and commands."""
-    from membership.access import cli, demo, tokens, views
+    from membership.access import cli, demo, fastpath, tokens, views
     from membership.admin import access_views
 
     # A malformed ACCESS_TOKEN_KEYS stops the app here, not every signed-in page later.
@@ -17,3 +17,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(access_views.bp, url_prefix="/admin/access")
     app.register_blueprint(demo.bp, url_prefix="/demo")
     cli.init_app(app)
+    fastpath.init_app(app)  # the signed-in reader's common question, below Flask

@@ -5,14 +5,29 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from membership import audit
 from membership.access.models import AccessRule, ApiKey, MeterRead, RuleKind
@@ -25,6 +40,7 @@ from membership.timeutil import utcnow
 METER_WINDOW = timedelta(days=30)
 MAX_REF_LENGTH = 255
 API_KEY_PREFIX = "mk_"
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 # A rule of a more specific kind wins over a less specific one.
 PRECEDENCE = {RuleKind.id: 0, RuleKind.slug: 1, RuleKind.tag: 2, RuleKind.path: 3}
 
@@ -94,7 +110,7 @@ def check_ref(value: str, what: str = "article") -> str:
         raise AccessError(
             _l("%(what)s is longer than %(max)s characters.", what=what, max=MAX_REF_LENGTH)
         )
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+    if CONTROL_CHARACTERS.search(value):
         raise AccessError(_l("%(what)s contains control characters.", what=what))
     return value
 
@@ -127,20 +143,25 @@ def normalize_rule_value(kind: RuleKind, value: str) -> str:
 
 # Built once: a statement object is reusable, and SQLAlchemy caches its compiled form, so the hot
 # path pays only for parameters and the round trip.
-_RULES_BASE = select(AccessRule.kind, AccessRule.value, Perk.slug).outerjoin(
-    Perk, Perk.id == AccessRule.perk_id
-)
+def _rules_select(count: int, *columns):
+    """Rules naming any of `count` candidate values, with plain (not expanding) parameters so
+    that SQLAlchemy reuses its compiled form."""
+    return (
+        select(*columns)
+        .select_from(AccessRule)
+        .outerjoin(Perk, Perk.id == AccessRule.perk_id)
+        .where(
+            # every kind, named, so that the (kind, value) unique index serves the look-up
+            AccessRule.kind.in_([bindparam(f"k_{kind.value}", kind) for kind in RuleKind]),
+            AccessRule.value.in_([bindparam(f"v{i}") for i in range(count)]),
+        )
+    )
 
 
 @lru_cache(maxsize=64)
 def _rules_statement(count: int):
-    """The rules query for `count` candidate values, with plain (not expanding) parameters so
-    that SQLAlchemy reuses its compiled form; statements only, no data, per process."""
-    return _RULES_BASE.where(
-        # every kind, named, so that the (kind, value) unique index serves the look-up
-        AccessRule.kind.in_([bindparam(f"k_{kind.value}", kind) for kind in RuleKind]),
-        AccessRule.value.in_([bindparam(f"v{i}") for i in range(count)]),
-    )
+    """The rules query for `count` candidate values: statements only, no data, per process."""
+    return _rules_select(count, AccessRule.kind, AccessRule.value, Perk.slug)
 
 
 _ACTIVE = and_(
@@ -153,14 +174,53 @@ _PERKS = (
     .join(PerkGrant, PerkGrant.perk_id == Perk.id)
     .where(PerkGrant.user_id == bindparam("user_id"), _ACTIVE)
 )
+
+
+def _session_reader_select(*columns):
+    """The account behind a Flask-Login session id, one row per active perk (or one with none)."""
+    return (
+        select(*columns)
+        .select_from(User)
+        .outerjoin(PerkGrant, and_(PerkGrant.user_id == User.id, _ACTIVE))
+        .outerjoin(Perk, Perk.id == PerkGrant.perk_id)
+        .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
+    )
+
+
 # The signed-in reader and their perks in one round trip, by Flask-Login's session id.
-_SESSION_READER = (
-    select(User.id, Perk.slug)
-    .select_from(User)
-    .outerjoin(PerkGrant, and_(PerkGrant.user_id == User.id, _ACTIVE))
-    .outerjoin(Perk, Perk.id == PerkGrant.perk_id)
-    .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
-)
+_SESSION_READER = _session_reader_select(User.id, Perk.slug)
+
+
+def _wanted(article: str, tags: list[str] | tuple[str, ...]) -> dict[RuleKind, set[str]]:
+    """The values each kind of rule would have to name to match this article."""
+    slugs = {article}
+    prefixes: set[str] = set()
+    if article.startswith("/") or "://" in article:
+        path = normalize_path(article)
+        prefixes = set(path_prefixes(path))
+        slugs.add(path.rsplit("/", 1)[-1])  # a URL's last segment is the article's slug
+    return {
+        RuleKind.id: {article},
+        RuleKind.slug: slugs,
+        RuleKind.tag: set(tags),
+        RuleKind.path: prefixes,
+    }
+
+
+def _values(wanted: dict[RuleKind, set[str]]) -> dict[str, str]:
+    """The candidate values as the rules statements' parameters v0…vN."""
+    return {f"v{i}": value for i, value in enumerate(sorted(set().union(*wanted.values())))}
+
+
+def _pick(rows, wanted: dict[RuleKind, set[str]]) -> Requirement:
+    """The most specific matching rule of (kind, value, perk slug) rows."""
+    matching = [row for row in rows if row[1] in wanted[RuleKind(row[0])]]
+    if not matching:
+        return Requirement(None)
+    _kind, _value, slug = min(
+        matching, key=lambda row: (PRECEDENCE[RuleKind(row[0])], -len(row[1]), row[1])
+    )
+    return Requirement(slug)
 
 
 def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Requirement:
@@ -170,32 +230,53 @@ def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Require
     One indexed query per call; rules change rarely but are read straight from the database, so
     every process agrees the moment a rule is saved.
     """
-    slugs = {article}
-    prefixes: set[str] = set()
-    if article.startswith("/") or "://" in article:
-        path = normalize_path(article)
-        prefixes = set(path_prefixes(path))
-        slugs.add(path.rsplit("/", 1)[-1])  # a URL's last segment is the article's slug
-    wanted = {
-        RuleKind.id: {article},
-        RuleKind.slug: slugs,
-        RuleKind.tag: set(tags),
-        RuleKind.path: prefixes,
-    }
-    values = sorted(set().union(*wanted.values()))
-    statement = _rules_statement(len(values))
-    params = {f"v{i}": value for i, value in enumerate(values)}
-    rows = [
-        row
-        for row in db.session.connection().execute(statement, params)
-        if row[1] in wanted[RuleKind(row[0])]
-    ]
-    if not rows:
-        return Requirement(None)
-    _kind, _value, slug = min(
-        rows, key=lambda row: (PRECEDENCE[RuleKind(row[0])], -len(row[1]), row[1])
+    wanted = _wanted(article, tags)
+    params = _values(wanted)
+    rows = db.session.connection().execute(_rules_statement(len(params)), params)
+    return _pick(rows, wanted)
+
+
+@lru_cache(maxsize=64)
+def _reader_and_rules_statement(count: int):
+    """_SESSION_READER and the rules query as one UNION ALL, for one round trip. Rows are
+    (0, user id, NULL, NULL, perk) for the reader and (1, NULL, kind, value, perk) for rules."""
+    no_text = cast(null(), String)
+    return union_all(
+        _session_reader_select(literal(0, Integer), User.id, no_text, no_text, Perk.slug),
+        _rules_select(
+            count,
+            literal(1, Integer),
+            cast(null(), Integer),
+            type_coerce(AccessRule.kind, String),
+            AccessRule.value,
+            Perk.slug,
+        ),
     )
-    return Requirement(slug)
+
+
+def reader_and_requirement(
+    session_token: str,
+    article: str,
+    tags: list[str] | tuple[str, ...],
+    execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
+    at: datetime | None = None,
+) -> tuple[tuple[int, list[str]] | None, Requirement]:
+    """session_reader() and requirement() in one round trip, through the caller's
+    `execute(statement, params) -> rows` (the access fast path's, below Flask)."""
+    wanted = _wanted(article, tags)
+    values = _values(wanted)
+    statement = _reader_and_rules_statement(len(values))
+    rows = execute(statement, values | {"token": session_token, "at": at or utcnow()})
+    reader_rows, rule_rows = [], []
+    for part, user_id, kind, value, perk in rows:
+        if part == 0:
+            reader_rows.append((user_id, perk))
+        else:
+            rule_rows.append((kind, value, perk))
+    reader = None
+    if reader_rows:
+        reader = reader_rows[0][0], sorted({perk for _id, perk in reader_rows if perk is not None})
+    return reader, _pick(rule_rows, wanted)
 
 
 def perk_exists(slug: str) -> bool:

@@ -156,6 +156,20 @@ def verify(token: str) -> AccessClaims:
     return AccessClaims(int(sub), tuple(perks), int(claims["exp"]))
 
 
+def needs_renewal(claims: dict | None, user_id: int, perks: list[str], now: int, ttl: int) -> bool:
+    """Whether a cookie's token (its peeked claims) is missing, someone else's, stale in perks,
+    or within the last third of its lifetime."""
+    if claims is None:
+        return True
+    expires = claims.get("exp")
+    return (
+        claims.get("sub") != str(user_id)
+        or claims.get("perks") != perks
+        or not isinstance(expires, int)
+        or expires - now < ttl // 3
+    )
+
+
 def peek(token: str) -> dict | None:
     """The claims of a token WITHOUT checking its signature: only to decide whether the cookie
     we set earlier needs renewing, never to grant anything."""

@@ -252,20 +252,6 @@ def clear_token_cookie(response) -> None:
     )
 
 
-def needs_renewal(claims: dict | None, user_id: int, perks: list[str], now: int) -> bool:
-    """Whether the cookie's token is missing, someone else's, stale in perks, or near expiry."""
-    if claims is None:
-        return True
-    ttl = int(current_app.config["ACCESS_TOKEN_TTL"])
-    expires = claims.get("exp")
-    return (
-        claims.get("sub") != str(user_id)
-        or claims.get("perks") != perks
-        or not isinstance(expires, int)
-        or expires - now < ttl // 3
-    )
-
-
 def _mark_login(sender, user, **extra) -> None:
     """Flask-Login signal: this response must carry a fresh token cookie."""
     g.access_signed_in = True
@@ -315,8 +301,9 @@ def _sync_token_cookie(response):
             return response
         reader = current_user.id, services.perk_slugs(current_user.id)
     user_id, perks = reader
-    now = int(time.time())
-    if needs_renewal(tokens.peek(present) if present else None, user_id, perks, now):
+    claims = tokens.peek(present) if present else None
+    ttl = int(current_app.config["ACCESS_TOKEN_TTL"])
+    if tokens.needs_renewal(claims, user_id, perks, int(time.time()), ttl):
         value, expires = tokens.issue(user_id, perks)
         set_token_cookie(response, value, expires)
         response.vary.add("Cookie")

@@ -1,0 +1,250 @@
+"""WSGI fast path for the CMS's most frequent question: a signed-in reader asks about an article.
+
+`GET /api/v1/access?article=…[&tag=…]` with a session cookie is answered here, below Flask, when
+the answer needs nothing but two reads: who the session's reader is and which perks they hold
+now, and which perk the article needs. The same queries as the Flask view, against the database
+on every request, so a revoked perk closes the article at once (no cache, nothing kept in the
+process but compiled statements and the secret-derived serializer).
+
+Everything else falls through to Flask unchanged: API keys, Bearer tokens, `perk=`, `lang=`,
+anonymous readers, readers who need the meter (it writes), a session Flask would rewrite
+(permanent, remember-me bookkeeping, a changed client under session protection), an
+`access_token` cookie that is due for renewal, and any input the view would refuse. The answer
+is byte for byte the view's; tests/access/test_access_fast_path.py compares them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from itsdangerous import BadSignature
+from werkzeug.datastructures import MultiDict
+from werkzeug.http import parse_cookie
+
+from membership.access import services, tokens
+from membership.access.services import AccessError
+from membership.database import HotQuery
+from membership.extensions import db
+
+log = logging.getLogger(__name__)
+
+PATH = "/api/v1/access"
+MAX_TAGS = 20  # the view's bound (membership.access.views.MAX_TAGS)
+# Query parameters that need the view (the others are article, tag, and peek, which only
+# matters to the meter).
+FLASK_ARGS = {"perk", "lang", "member", "email"}
+SESSION_MEMO_SIZE = 4096
+VARY = "Cookie, Authorization, X-API-Key, Origin"
+
+
+def login_identifier(environ: dict[str, Any]) -> str:
+    """Flask-Login's session-protection identifier (flask_login.utils._create_identifier)."""
+    address = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR"))
+    if address is not None:
+        address = address.encode("utf-8").split(b",")[0].strip()
+    agent = environ.get("HTTP_USER_AGENT")
+    if agent is not None:
+        agent = agent.encode("utf-8")
+    return hashlib.sha512(f"{address}|{agent}".encode()).hexdigest()
+
+
+class Incoming:
+    """The parts of a WSGI request the fast path reads, parsed as Werkzeug's Request does
+    (Request.args and Request.cookies), without building one."""
+
+    __slots__ = ("args", "cookies", "environ")
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+        query = environ.get("QUERY_STRING", "").encode("latin1").decode()
+        self.args = MultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
+        self.cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+
+
+class AccessFastPath:
+    """WSGI middleware in front of the app: answers the common signed-in question, or passes."""
+
+    def __init__(self, app: Flask, wsgi_app) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._ready: dict[str, Any] | None = None
+
+    def _setup(self) -> dict[str, Any]:
+        """Per-process, built on first use: the engine, the session serializer, the headers."""
+        app = self.app
+        with app.app_context():
+            engine = db.engine
+        config = app.config
+        return {
+            "engine": engine,
+            "sessions": {},  # cookie text → (data, signed at): see _session_data
+            "hot": {},  # statement → HotQuery (a handful: one per number of candidate values)
+            "serializer": app.session_interface.get_signing_serializer(app),
+            "cookie": app.config["SESSION_COOKIE_NAME"],
+            "max_age": int(app.permanent_session_lifetime.total_seconds()),
+            "refresh": bool(config.get("SESSION_REFRESH_EACH_REQUEST", True)),
+            "remember_cookie": config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+            "origins": set(config.get("CMS_ORIGINS", ())),
+            "security": app.extensions["security_headers"]["closed"],
+            "ttl": int(config["ACCESS_TOKEN_TTL"]),
+            "protection": config.get("SESSION_PROTECTION", "basic"),
+        }
+
+    def __call__(self, environ, start_response):
+        """Answer here when possible; otherwise hand the request to Flask untouched."""
+        if (
+            environ.get("PATH_INFO") == PATH
+            and environ.get("REQUEST_METHOD") == "GET"
+            and "HTTP_AUTHORIZATION" not in environ
+            and "HTTP_X_API_KEY" not in environ
+            and "HTTP_COOKIE" in environ
+            and self.app.config.get("ACCESS_FAST_PATH", True)
+        ):
+            try:
+                incoming = Incoming(environ)
+            except UnicodeDecodeError:  # Flask's answer to a query that is not UTF-8
+                incoming = None
+            answer = self._answer(incoming) if incoming is not None else None
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, request: Incoming) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """(status, headers, body) of the view's answer, or None to let Flask answer."""
+        if self._ready is None:
+            self._ready = self._setup()
+        ready = self._ready
+        args = request.args
+        if self.app.debug or any(name in args for name in FLASK_ARGS):
+            return None  # (debug: Flask indents its JSON)
+        tags = args.getlist("tag")
+        if len(tags) > MAX_TAGS:
+            return None
+        try:
+            article = services.check_ref(args.get("article") or "", "article")
+            tags = [services.check_ref(tag, "tag") for tag in tags]
+        except AccessError:
+            return None  # the view explains the 400
+
+        token = self._session_token(request, ready)
+        if token is None:
+            return None
+        try:
+            reader, requirement = services.reader_and_requirement(
+                token, article, tags, self._executor(ready)
+            )
+        except ready["engine"].dialect.loaded_dbapi.Error:
+            log.warning("access fast path: database error, passing to Flask", exc_info=True)
+            return None
+        if reader is None:
+            return None  # signed out elsewhere, deleted: Flask treats them as anonymous
+        required = requirement.perk
+        user_id, perks = reader
+        if required is not None and required not in perks:
+            return None  # the meter decides, and it may write
+        present = request.cookies.get(tokens.COOKIE_NAME)
+        claims = tokens.peek(present) if present else None
+        if tokens.needs_renewal(claims, user_id, perks, int(time.time()), ready["ttl"]):
+            return None  # Flask sets the renewed cookie
+        decision = services.decide(required, perks, None)
+        body = self.app.json.dumps(decision.as_dict(), separators=(",", ":")) + "\n"
+        payload = body.encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "private, no-store"),
+            ("Vary", VARY),
+        ]
+        origin = request.environ.get("HTTP_ORIGIN")
+        if origin and origin.rstrip("/") in ready["origins"]:
+            headers += [
+                ("Access-Control-Allow-Origin", origin),
+                ("Access-Control-Allow-Credentials", "true"),
+            ]
+        headers += ready["security"]
+        return "200 OK", headers, payload
+
+    def _executor(self, ready: dict[str, Any]):
+        """`execute(statement, params)` on a pooled DBAPI connection, in autocommit (reads only:
+        no BEGIN and ROLLBACK round trips), statements compiled once per process."""
+        engine, hot = ready["engine"], ready["hot"]
+        postgres = engine.dialect.name == "postgresql"
+
+        def execute(statement, params):
+            query = hot.get(statement)
+            if query is None:
+                query = hot[statement] = HotQuery(statement, engine.dialect)
+            connection = engine.raw_connection()
+            try:
+                if postgres:
+                    connection.driver_connection.autocommit = True
+                try:
+                    return query.rows(connection.driver_connection, params)
+                finally:
+                    if postgres:
+                        connection.driver_connection.autocommit = False
+            except engine.dialect.loaded_dbapi.Error:
+                connection.invalidate()
+                raise
+            finally:
+                connection.close()
+
+        return execute
+
+    def _session_token(self, request: Incoming, ready: dict[str, Any]) -> str | None:
+        """The Flask-Login session id from a session cookie Flask would read without rewriting."""
+        raw = request.cookies.get(ready["cookie"])
+        if not raw:
+            return None
+        data = self._session_data(raw, ready)
+        if data is None:
+            return None
+        user_id = data.get("_user_id")
+        if not isinstance(user_id, str):
+            return None
+        if data.get("_permanent") and ready["refresh"]:
+            return None  # Flask re-sends a permanent session's cookie on every answer
+        if "_remember" in data:
+            return None  # Flask-Login's remember-me bookkeeping writes cookies
+        if ready["protection"] and data.get("_id") != login_identifier(request.environ):
+            return None  # session protection marks the session non-fresh: a rewrite
+        return user_id
+
+    @staticmethod
+    def _session_data(raw: str, ready: dict[str, Any]) -> dict | None:
+        """The session cookie's data as Flask would open it (signature, then age), or None.
+
+        Verified cookies are remembered by their exact text (signature included) with the time
+        they were signed, so a reader's next question skips the HMAC and the JSON; the age is
+        checked on every use. A per-process memo of a pure function, bounded.
+        """
+        seen = ready["sessions"].get(raw)
+        if seen is None:
+            try:
+                data, signed = ready["serializer"].loads(
+                    raw, max_age=ready["max_age"], return_timestamp=True
+                )
+            except BadSignature:
+                return None
+            if not isinstance(data, dict):
+                return None
+            if len(ready["sessions"]) >= SESSION_MEMO_SIZE:
+                ready["sessions"].clear()
+            seen = ready["sessions"][raw] = (data, signed.timestamp())
+        data, signed_at = seen
+        age = time.time() - signed_at
+        if age > ready["max_age"] or age < 0:
+            return None
+        return data
+
+
+def init_app(app: Flask) -> None:
+    """Put the access fast path in front of the app."""
+    app.wsgi_app = AccessFastPath(app, app.wsgi_app)
