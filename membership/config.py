@@ -41,6 +41,20 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    """Read a non-negative number setting (seconds), naming the setting when it is not one."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value >= 0:  # also refuses nan
+        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
+    return value
+
+
 def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
     """Build Flask settings from environment variables; refuses to run without a secret key."""
     if env is None:
@@ -114,6 +128,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN") or "10 per minute;100 per day",
         "RATE_LIMIT_REGISTER": env.get("RATE_LIMIT_REGISTER") or "5 per minute;50 per day",
         "RATE_LIMIT_RESET": env.get("RATE_LIMIT_RESET") or "5 per minute;50 per day",
+        # Donation form posts per client address: each one asks Stripe for a Checkout Session.
+        "RATE_LIMIT_DONATE": env.get("RATE_LIMIT_DONATE") or "20 per minute",
+        # Seconds the anonymous campaign page is served from the per-process micro-cache.
+        "FUNDRAISER_PAGE_FRESHNESS": _float(env, "FUNDRAISER_PAGE_FRESHNESS", 0.5),
         "GRACE_DAYS": _int(env, "GRACE_DAYS", 7),
         "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
@@ -140,6 +158,7 @@ def test_config(database_url: str, **overrides: object) -> dict[str, object]:
         RATE_LIMIT_LOGIN="1000 per minute",
         RATE_LIMIT_REGISTER="1000 per minute",
         RATE_LIMIT_RESET="1000 per minute",
+        RATE_LIMIT_DONATE="1000 per minute",
         SQLALCHEMY_ENGINE_OPTIONS={},
     )
     config.update(overrides)

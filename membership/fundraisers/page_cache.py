@@ -5,11 +5,11 @@ script root). The version comes from the campaign row each request loads anyway,
 staff edit and moderation bumps it in the same transaction, so a cached part is never older
 than the database says. Changes that do not bump the version (a perk renamed, shown in the reward
 list) show within FUNDRAISER_PAGE_CACHE_SECONDS (default 60): every entry is rebuilt after that.
-The per-request bits (CSRF token, header navigation, flash messages, the form's values and
-errors) are rendered around the parts on every request, except for an anonymous GET with no
-pending flash and no ?ref=: that whole page is kept as pieces split at the CSRF token (keyed like
-the parts, plus the preselected outlet and the sandbox flag, and as old as the parts it was
-rendered from), and each request joins them with its own session's token.
+The per-request bits (a signed-in reader's CSRF token and navigation, flash messages, the form's
+values and errors) are rendered around the parts on every request, except for an anonymous GET
+with no pending flash and no ?ref=: that page is the same for every such visitor (an anonymous
+donation form carries no CSRF token), so it is kept whole, as one string keyed like the parts
+plus the preselected outlet and the sandbox flag, and as old as the parts it was rendered from.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from flask import current_app, render_template, request
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -122,31 +121,25 @@ def anonymous_page(
     load: Callable[[], Campaign],
     render: Callable[[Campaign, PageParts, bool, bool], str],
 ) -> str:
-    """The whole anonymous GET page: cached pieces joined by this session's CSRF token."""
+    """The whole anonymous GET page, cached as one string per key and rendered on a miss."""
     days_left = services.days_left(row)
     is_open, has_ended = services.is_open(row), services.has_ended(row)
     key = _key(row, days_left, is_open, has_ended)
     store = cache()
     entry = store.entries.get(key)
-    fresh = entry is not None and time.monotonic() - entry[0] < _max_age()
-    csrf = current_app.config.get("WTF_CSRF_ENABLED", True)
-    if fresh and csrf:
+    if entry is not None and time.monotonic() - entry[0] < _max_age():
         cached = store.entries.get(_page_key(key, entry[1], outlet))
         if cached is not None and cached[0] == entry[0]:
-            return generate_csrf().join(cached[1])
+            return cached[1]
     campaign = load()  # the full row, at least as new as `row`: key and clock from it
     days_left = services.days_left(campaign)
     is_open, has_ended = services.is_open(campaign), services.has_ended(campaign)
     key, built_at, page_parts = _entry(campaign, days_left, is_open, has_ended)
     html = render(campaign, page_parts, is_open, has_ended)
-    if not csrf:
-        return html
-    pieces = tuple(html.split(generate_csrf()))
-    if len(pieces) == 2:  # exactly one token on the page: safe to reuse for any session
-        with store.lock:
-            if len(store.entries) >= MAX_ENTRIES:
-                store.entries.clear()
-            store.entries[_page_key(key, page_parts, outlet)] = (built_at, pieces)
+    with store.lock:
+        if len(store.entries) >= MAX_ENTRIES:
+            store.entries.clear()
+        store.entries[_page_key(key, page_parts, outlet)] = (built_at, html)
     return html
 
 

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from membership.accounts import sections
 from membership.billing.stripe_gateway import PaymentProviderError
-from membership.extensions import db
-from membership.fundraisers import page_cache, services
+from membership.extensions import csrf, db, limiter
+from membership.fundraisers import page_cache, page_fastpath, services
 from membership.fundraisers.forms import DonateForm
 from membership.fundraisers.models import Campaign, CampaignStatus, Donation
 from membership.security import allow_framing
@@ -38,6 +48,19 @@ ERRORS = {
 def _is_staff() -> bool:
     """Whether the visitor is staff (who may see drafts)."""
     return bool(current_user.is_authenticated and current_user.is_staff)
+
+
+def _donate_form(**values) -> DonateForm:
+    """The donation form; with a CSRF token only for a reader a cookie signs in.
+
+    CSRF protects what a cookie authenticates. An anonymous visitor has no authority a forged
+    cross-site POST could borrow: the POST only sends their own browser to Checkout, where they
+    still pay themselves. A signed-in reader's gift is attributed to their account, so their
+    form carries the token and the POST requires it (400 without it).
+    """
+    if current_user.is_authenticated:
+        return DonateForm(**values)  # CSRF as configured (WTF_CSRF_ENABLED)
+    return DonateForm(meta={"csrf": False}, **values)
 
 
 def _visible_campaign(slug: str) -> Campaign:
@@ -74,28 +97,32 @@ def campaign_page(slug: str):
     """Progress, the outlets' shares, milestones, the supporters' wall and the donation form."""
     outlet = request.args.get("outlet", "all")
     if not (request.args.get("ref") or current_user.is_authenticated or "_flashes" in session):
-        # Anonymous, pristine form, nothing to flash: the same HTML for everyone but the token.
+        # Anonymous, pristine form, nothing to flash: the same HTML for everyone.
         row = page_cache.head(slug)
         if row is None:
             abort(404)
         if row.status != CampaignStatus.draft:
+            if not request.query_string:
+                page_fastpath.mark_shareable(request.environ, str(get_locale()))
             return page_cache.anonymous_page(
                 row,
                 outlet,
                 lambda: _visible_campaign(slug),
                 lambda campaign, parts, is_open, has_ended: _render(
-                    campaign, DonateForm(outlet=outlet), parts, is_open, has_ended
+                    campaign, _donate_form(outlet=outlet), parts, is_open, has_ended
                 ),
             )
-    form = DonateForm(outlet=outlet, ref=request.args.get("ref"))
+    form = _donate_form(outlet=outlet, ref=request.args.get("ref"))
     return _page(_visible_campaign(slug), form)
 
 
 @bp.post("/fundraisers/<slug>/donate")
+@csrf.exempt  # the form checks the token itself, for signed-in readers only (_donate_form)
+@limiter.limit(lambda: current_app.config["RATE_LIMIT_DONATE"], methods=["POST"])
 def donate(slug: str):
     """303 to Stripe Checkout (payment mode once, subscription mode monthly)."""
     campaign = _visible_campaign(slug)
-    form = DonateForm()
+    form = _donate_form()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)

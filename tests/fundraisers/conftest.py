@@ -76,6 +76,7 @@ def make_campaign(slug: str = SLUG, status: CampaignStatus = CampaignStatus.live
 def campaign(app):
     """A live campaign (goal €10,000, gifts €5 to €5,000), the demo perks, a fresh memo."""
     app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 0
+    app.config["FUNDRAISER_PAGE_FRESHNESS"] = 0  # tests of the micro-cache turn it on
     services.MEMO.clear()
     with app.app_context():
         seed_catalogue(Summary(), 0, print)

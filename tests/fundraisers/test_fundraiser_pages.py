@@ -59,10 +59,58 @@ def test_invalid_gifts_are_refused_and_nothing_written(app, campaign, auth, fiel
     assert count_donations(app) == 0
 
 
-def test_missing_csrf_is_refused(app, campaign, client):
-    response = client.post(f"/fundraisers/{SLUG}/donate", data={"amount": "25"})
-    assert response.status_code == 400
+DONATE = f"/fundraisers/{SLUG}/donate"
+GIFT = {"amount": "25", "frequency": "once", "outlet": "all"}
+
+
+def test_an_anonymous_visitor_gives_without_a_token_or_cookie(app, campaign, client, stripe_world):
+    page = client.get(f"/fundraisers/{SLUG}")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert 'name="csrf_token"' not in page.get_data(as_text=True)
+    response = client.post(DONATE, data=GIFT)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(stripe_world.sandbox.url)
+    assert count_donations(app) == 1
+
+
+def test_a_signed_in_reader_needs_the_token(app, campaign, auth, client, stripe_world):
+    with app.app_context():
+        make_user(email="reader@example.org")
+    auth.login()
+    assert client.post(DONATE, data=GIFT).status_code == 400
+    assert client.post(DONATE, data={**GIFT, "csrf_token": "forged"}).status_code == 400
     assert count_donations(app) == 0
+    token = csrf_token(client, f"/fundraisers/{SLUG}")  # the signed-in page carries it
+    response = client.post(DONATE, data={**GIFT, "csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(stripe_world.sandbox.url)
+    assert count_donations(app) == 1
+
+
+def test_a_remembered_reader_needs_the_token_too(app, campaign, auth, client):
+    with app.app_context():
+        make_user(email="reader@example.org")
+    auth.login(remember="y")
+    remembered = app.test_client()  # a new browser session: only the remember-me cookie
+    remembered.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert "Sign out" in remembered.get(f"/fundraisers/{SLUG}").get_data(as_text=True)
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert fresh.post(DONATE, data=GIFT).status_code == 400
+    assert count_donations(app) == 0
+
+
+@pytest.mark.config(RATE_LIMIT_DONATE="2 per minute")
+def test_donation_posts_are_rate_limited_per_address(app, campaign, client, stripe_world):
+    for _ in range(2):
+        assert client.post(DONATE, data={**GIFT, "amount": "x"}).status_code == 422
+    refused = client.post(DONATE, data=GIFT)
+    assert refused.status_code == 429
+    assert "Please wait a little and try again." in refused.get_data(as_text=True)
+    assert count_donations(app) == 0
+    other = app.test_client()
+    elsewhere = other.post(DONATE, data=GIFT, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert elsewhere.status_code == 303
 
 
 def test_markup_in_name_and_message_is_escaped(app, campaign, auth, client, stripe_world):
@@ -111,7 +159,6 @@ def test_members_cannot_moderate(app, campaign, auth, client):
 
 
 def test_ended_campaign_refuses_gifts_and_says_so(app, campaign, auth, client):
-    token = csrf_token(client, f"/fundraisers/{SLUG}")
     with app.app_context():
         c = db.session.get(Campaign, campaign)
         c.ends_at = utcnow() - timedelta(minutes=1)
@@ -120,7 +167,7 @@ def test_ended_campaign_refuses_gifts_and_says_so(app, campaign, auth, client):
     assert "has ended and takes no more gifts" in html and "give-button" not in html
     response = client.post(
         f"/fundraisers/{SLUG}/donate",
-        data={"csrf_token": token, "amount": "25", "frequency": "once"},
+        data={"amount": "25", "frequency": "once"},
         follow_redirects=True,
     )
     assert "This fundraiser takes no more gifts." in response.get_data(as_text=True)
