@@ -21,6 +21,7 @@ from membership.accounts.services import AccountError
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
+from membership.database import insert_ignoring_duplicates
 from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
@@ -291,9 +292,9 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     """Mirror a subscription into its membership and recompute perks; None when it is not ours."""
     if not is_membership(subscription):
         return None
-    membership = db.session.scalar(
-        select(Membership).where(Membership.stripe_subscription_id == subscription.id)
-    )
+    # Locked: events of one subscription processed at once (several workers, or Stripe's
+    # concurrent deliveries) take turns here instead of racing to create or update it.
+    membership = _locked_membership(subscription.id)
     before = {name: getattr(membership, name, None) for name in TRACKED}
     if membership is None:
         user = _owner(subscription)
@@ -302,15 +303,19 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
             return None
         if not user.stripe_customer_id:
             user.stripe_customer_id = subscription.customer
-        membership = Membership(
-            user_id=user.id,
-            stripe_subscription_id=subscription.id,
-            stripe_customer_id=subscription.customer,
-            started_at=subscription.started_at,
-            status=subscription.status,
-            currency=subscription.currency,
-        )
-        db.session.add(membership)
+        values = {
+            "user_id": user.id,
+            "stripe_subscription_id": subscription.id,
+            "stripe_customer_id": subscription.customer,
+            "started_at": subscription.started_at,
+            "status": subscription.status,
+            "currency": subscription.currency,
+        }
+        # A concurrent first event may create it meanwhile: then continue from its row.
+        created = insert_ignoring_duplicates(Membership, "stripe_subscription_id", values)
+        membership = _locked_membership(subscription.id)
+        if not created:
+            before = {name: getattr(membership, name, None) for name in TRACKED}
     unpaid = subscription.latest_invoice_status in ("open", "uncollectible")
     if membership.plan_id is None or membership.stripe_price_id != subscription.price_id:
         plan = _plan_for(subscription)  # new, or the price changed (a plan switch)
@@ -345,6 +350,16 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     sync_membership_grants(membership)
     _notify(membership, before["status"])
     return membership
+
+
+def _locked_membership(subscription_id: str) -> Membership | None:
+    """The membership of a subscription, locked FOR UPDATE until this transaction ends."""
+    return db.session.scalar(
+        select(Membership)
+        .where(Membership.stripe_subscription_id == subscription_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _plain(value):
