@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from membership.extensions import db
@@ -16,6 +18,19 @@ def _insert_or_nothing(target, unique_column: str, values: dict[str, Any]):
     return insert(target).values(**values).on_conflict_do_nothing(index_elements=[unique_column])
 
 
+@lru_cache(maxsize=64)
+def _insert_returning_key(table, unique_column: str, columns: tuple[str, ...], dialect: str):
+    """The statement of insert_ignoring_duplicates, built once per table, columns and dialect
+    (values arrive as parameters, so SQLAlchemy's compiled cache serves every call)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        .on_conflict_do_nothing(index_elements=[unique_column])
+        .returning(table.c[unique_column])
+    )
+
+
 def insert_ignoring_duplicates(model, unique_column: str, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was new.
 
@@ -23,10 +38,10 @@ def insert_ignoring_duplicates(model, unique_column: str, values: dict[str, Any]
     nothing, so retried and duplicated webhooks cannot write a row twice.
     """
     # The table, not the ORM entity: a Core insert skips the ORM's bulk-persistence layer.
-    table = model.__table__
-    statement = _insert_or_nothing(table, unique_column, values).returning(table.c[unique_column])
+    dialect = db.session.get_bind().dialect.name
+    statement = _insert_returning_key(model.__table__, unique_column, tuple(values), dialect)
     # RETURNING, not rowcount: psycopg 3 with SQLAlchemy 2.1 reports rowcount -1 here.
-    return db.session.execute(statement).first() is not None
+    return db.session.execute(statement, values).first() is not None
 
 
 def insert_new(model, unique_column: str, values: dict[str, Any]):
