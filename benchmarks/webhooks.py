@@ -1,4 +1,4 @@
-"""Webhook ingestion on PostgreSQL: events/s, ours against a bare verify-and-insert endpoint.
+"""Webhook ingestion on PostgreSQL: events/s, ours (queued and inline) against a bare endpoint.
 
 Both run in this process through Flask's test client against the same PostgreSQL server. The
 Stripe sandbox runs in its own process, as Stripe would be elsewhere. The events are a real
@@ -27,6 +27,7 @@ BASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/membership_bench_webhooks"
 )
 JOINS = int(os.environ.get("BENCH_WEBHOOK_JOINS", "60"))
+ROUNDS = 3
 
 
 def _fresh_database(url: str) -> str:
@@ -94,7 +95,7 @@ def _redis_or_none() -> str | None:
     from redis import Redis
     from redis.exceptions import RedisError
 
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     try:
         Redis.from_url(url).flushdb()
     except RedisError:
@@ -110,6 +111,7 @@ def bare_app(url: str, secret: str) -> Flask:
                 Column("payload", Text))  # fmt: skip
     metadata.create_all(engine)
     app = Flask("bare")
+    app.extensions["engine"] = engine
 
     @app.post("/webhooks/stripe")
     def hook():
@@ -166,7 +168,7 @@ def run(report) -> None:
 
     with sandbox_process() as sandbox_url:
         redis_url = _redis_or_none()
-        print(f"  mail after commit: {'queued in Redis for the worker' if redis_url else 'inline'}")
+        print(f"  mail and events: {'queued in Redis for the worker' if redis_url else 'inline'}")
         app = create_app(
             test_config(
                 url, STRIPE_API_BASE=sandbox_url, MAIL_SERVER=None, OUTBOX_DIR=tempfile.mkdtemp(),
@@ -193,14 +195,117 @@ def run(report) -> None:
         events = _all_events(sandbox_url)
         print(f"  {len(events)} events from {JOINS} joins and their renewals")
 
-        bare = bare_app(url, SANDBOX_WEBHOOK_SECRET)
-        bare_rate = _post_all(bare.test_client(), events, SANDBOX_WEBHOOK_SECRET)
-        ours_rate = _post_all(app.test_client(), events, SANDBOX_WEBHOOK_SECRET)
-        duplicate_rate = _post_all(app.test_client(), events, SANDBOX_WEBHOOK_SECRET)
         with app.app_context():
             db.engine.dispose()
+        settings = dict(STRIPE_API_BASE=sandbox_url, MAIL_SERVER=None, QUEUE_PREFIX="bench-",
+                        OUTBOX_DIR=tempfile.mkdtemp(), REDIS_URL=redis_url)  # fmt: skip
+        figures: dict[str, float] = {}
+        copies = []
+        for round_ in range(ROUNDS):  # alternating, each on fresh copies; the best of each counts
+            bare_url, queued_url, inline_url = (
+                _copy_database(url, f"_{kind}{round_}") for kind in ("b", "q", "i")
+            )
+            copies += [bare_url, queued_url, inline_url]
+            bare = bare_app(bare_url, SANDBOX_WEBHOOK_SECRET)
+            _best(figures, "bare", _post_all(bare.test_client(), events, SANDBOX_WEBHOOK_SECRET))
+            bare.extensions["engine"].dispose()
+            queued = create_app(test_config(queued_url, WEBHOOK_PROCESSING="queued", **settings))
+            _best(figures, "queued", _post_all(queued.test_client(), events,
+                                               SANDBOX_WEBHOOK_SECRET))  # fmt: skip
+            drain, state = _drain(queued)
+            _best(figures, "drain", drain)
+            _best(figures, "duplicates", _post_all(queued.test_client(), events,
+                                                   SANDBOX_WEBHOOK_SECRET))  # fmt: skip
+            with queued.app_context():
+                db.engine.dispose()
+            inline = create_app(test_config(inline_url, WEBHOOK_PROCESSING="inline", **settings))
+            _best(figures, "inline", _post_all(inline.test_client(), events,
+                                               SANDBOX_WEBHOOK_SECRET))  # fmt: skip
+            if round_ == ROUNDS - 1:
+                print(f"  queued, after one worker: {state}")
+                print(f"  inline:                   {_state(inline)}")
+            with inline.app_context():
+                db.engine.dispose()
+        for copy in copies:
+            _drop_database(copy)
+        if redis_url:
+            from redis import Redis
+
+            Redis.from_url(redis_url).flushdb()
+    bare_rate = figures["bare"]
     report.figure("bare endpoint: verify + insert raw event", bare_rate, "events/s")
-    report.figure("ours: verify, store once, process (re-reads Stripe)", ours_rate, "events/s")
-    report.figure("ours, the same events again (duplicates)", duplicate_rate, "events/s")
-    report.ratio("webhook ingestion, ours / bare", ours_rate, bare_rate, goal=0.6)
-    report.ratio("duplicate ingestion, ours / bare", duplicate_rate, bare_rate)
+    report.figure("ours, queued: verify, store once, answer", figures["queued"], "events/s")
+    report.figure("  one worker behind it: events run", figures["drain"], "events/s")
+    report.figure("ours, the same events again (duplicates)", figures["duplicates"], "events/s")
+    report.figure("ours, inline: verify, store, process in the request", figures["inline"],
+                  "events/s")  # fmt: skip
+    report.ratio("webhook ingestion (queued), ours / bare", figures["queued"], bare_rate, goal=0.6)
+    report.ratio("duplicate ingestion, ours / bare", figures["duplicates"], bare_rate)
+    report.ratio("webhook ingestion (inline), ours / bare", figures["inline"], bare_rate)
+
+
+def _best(figures: dict[str, float], name: str, value: float) -> None:
+    """Keep the best of the rounds."""
+    figures[name] = max(figures.get(name, 0.0), value)
+
+
+def _drop_database(url: str) -> None:
+    """Drop a copy made by _copy_database."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _copy_database(url: str, suffix: str) -> str:
+    """CREATE DATABASE <name><suffix> TEMPLATE <name>; returns its URL."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    copy = parsed.set(database=parsed.database + suffix)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{copy.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{copy.database}" TEMPLATE "{parsed.database}"'))
+    admin.dispose()
+    return copy.render_as_string(hide_password=False)
+
+
+def _drain(app) -> tuple[float, str]:
+    """One worker's pass (`flask worker --burst`) over the stored events: events/s and state."""
+    from membership.billing import events as stripe_events
+    from membership.extensions import db
+
+    started = time.perf_counter()
+    with app.app_context():
+        counts = stripe_events.run_due()
+        db.session.remove()
+    rate = sum(counts.values()) / (time.perf_counter() - started)
+    return rate, _state(app)
+
+
+def _state(app) -> str:
+    """What the events left behind: active memberships, ledger rows and total, event statuses."""
+    from sqlalchemy import func, select
+
+    from membership.billing.models import Membership, StripeEvent
+    from membership.extensions import db
+    from membership.ledger.models import LedgerEntry
+
+    with app.app_context():
+        active = db.session.scalar(
+            select(func.count(Membership.id)).where(Membership.status == "active")
+        )
+        rows, total = db.session.execute(
+            select(func.count(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0))
+        ).one()
+        statuses = dict(
+            db.session.execute(
+                select(StripeEvent.status, func.count()).group_by(StripeEvent.status)
+            ).all()
+        )
+        db.session.remove()
+    return f"{active} active memberships, {rows} ledger rows ({total} cents), events {statuses}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 
 import click
 from flask import Flask, current_app
@@ -11,6 +13,8 @@ from flask.cli import AppGroup, with_appcontext
 from membership import mail
 from membership.accounts import services as accounts
 from membership.extensions import db
+
+log = logging.getLogger(__name__)
 
 users_cli = AppGroup("users", help="Accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -71,34 +75,66 @@ def send_pending() -> None:
 
 
 @click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--burst", is_flag=True, help="Stop when nothing is left to do.")
 @with_appcontext
 def worker(burst: bool) -> None:
-    """Send queued mail from Redis (REDIS_URL); without Redis mail is sent inline."""
-    url = current_app.config.get("REDIS_URL")
+    """Run queued Stripe events (WEBHOOK_PROCESSING=queued) and send queued mail (REDIS_URL)."""
+    from membership.billing import events
+
+    app = current_app._get_current_object()
+    url = app.config.get("REDIS_URL")
+    poll = float(app.config.get("WORKER_POLL_SECONDS", 0.2))
+    if burst:
+        counts = events.run_due()
+        click.echo(f"Stripe events: {_counts(counts)}.")
+        if url:
+            _mail_worker(app, url, burst=True)
+        return
+    click.echo(f"Running Stripe events every {poll:g} s" + (" and the mail queue." if url else "."))
     if not url:
-        fail("REDIS_URL is not set: mail is sent inline, no worker is needed")
+        _event_loop(app, poll, threading.Event())
+        return
+    # The mail queue's RQ worker wants the main thread (signals); the events run beside it.
+    stop = threading.Event()
+    thread = threading.Thread(target=_event_loop, args=(app, poll, stop), daemon=True)
+    thread.start()
+    try:
+        _mail_worker(app, url, burst=False)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """ "3 processed, 1 failed", or "none due"."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none due"
+
+
+def _event_loop(app: Flask, poll: float, stop: threading.Event) -> None:
+    """Run due events, then sleep `poll` seconds when there were none, until `stop`."""
+    from membership.billing import events
+
+    with app.app_context():
+        while not stop.is_set():
+            try:
+                done = events.run_due(limit=100)
+            except Exception:  # the database went away: keep the worker alive, try again
+                log.exception("stripe events: the worker's step failed")
+                db.session.rollback()
+                done = {}
+            finally:
+                db.session.remove()
+            if not done:
+                stop.wait(poll)
+
+
+def _mail_worker(app: Flask, url: str, burst: bool) -> None:
+    """RQ's worker for the mail queue, in this process (no fork) and this app context."""
     from redis import Redis
     from rq import SimpleWorker
 
-    # SimpleWorker runs jobs in this process (no fork), inside the app context the command has.
-    SimpleWorker(["mail"], connection=Redis.from_url(url)).work(burst=burst)
-
-
-@stripe_cli.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=12111, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--webhook-url", default=None, help="Where to deliver events.")
-@click.option("--state-file", default=None, help="Keep the sandbox's state in this JSON file.")
-def stripe_sandbox(host: str, port: int, webhook_url: str | None, state_file: str | None) -> None:
-    """Run the offline Stripe sandbox alone (never in production)."""
-    secret = current_app.config["STRIPE_SECRET_KEY"]
-    if secret.startswith(("sk_live_", "rk_live_")):
-        fail("the sandbox refuses live keys")
-    from stripe_sandbox.cli import serve
-
-    url = webhook_url or current_app.config["BASE_URL"] + "/webhooks/stripe"
-    serve(host, port, url, current_app.config["STRIPE_WEBHOOK_SECRET"], state_file=state_file)
+    name = app.config.get("QUEUE_PREFIX", "") + "mail"
+    SimpleWorker([name], connection=Redis.from_url(url)).work(burst=burst)
 
 
 def init_app(app: Flask) -> None:

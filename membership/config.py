@@ -55,6 +55,14 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _processing(env: dict[str, str]) -> str:
+    """WEBHOOK_PROCESSING: inline (the default) or queued."""
+    mode = (env.get("WEBHOOK_PROCESSING") or "").strip().lower() or "inline"
+    if mode not in ("inline", "queued"):
+        raise ConfigError(f"WEBHOOK_PROCESSING must be inline or queued, got {mode!r}")
+    return mode
+
+
 def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
     """Build Flask settings from environment variables; refuses to run without a secret key."""
     if env is None:
@@ -100,6 +108,11 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "members@localhost",
         "OUTBOX_DIR": str(INSTANCE / "outbox"),
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Webhook events: "queued" (stored and answered; `flask worker` runs them) or "inline"
+        # (run in the webhook request, the default).
+        "WEBHOOK_PROCESSING": _processing(env),
+        "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.2),
+        "QUEUE_PREFIX": env.get("QUEUE_PREFIX") or "",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 900),
         "COOKIE_DOMAIN": env.get("COOKIE_DOMAIN") or None,

@@ -137,7 +137,8 @@ def _queue():
         from redis import Redis
         from rq import Queue
 
-        queue = Queue("mail", connection=Redis.from_url(url))
+        name = current_app.config.get("QUEUE_PREFIX", "") + "mail"
+        queue = Queue(name, connection=Redis.from_url(url))
         current_app.extensions["membership.mail_queue"] = queue
     return queue
 

@@ -1,8 +1,9 @@
-"""`flask stripe sync-plans | reconcile | replay`: thin wrappers over the billing services."""
+"""`flask stripe sync-plans | reconcile | replay | process-pending`: thin wrappers over billing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sys
+from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import select
@@ -77,3 +78,25 @@ def replay(event_id: str) -> None:
     if outcome.status == "failed":
         fail(f"{event_id} failed again: {stored.error}")
     click.echo(f"{event_id} ({stored.type}): {outcome.status}.")
+
+
+@stripe_cli.command("process-pending")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    type=click.IntRange(0, 86400 * 30),
+    help="Only events received at least this many seconds ago.",
+)
+def process_pending(older_than: int) -> None:
+    """Run stored events no worker has run (received a while ago) or that failed, here and now."""
+
+    waiting = events.waiting(timedelta(seconds=older_than))
+    counts: dict[str, int] = {}
+    for event_id in _bar(waiting, "Events"):
+        outcome = events.process_now(event_id)
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    click.echo(f"Processed {len(waiting)} waiting events: {done}.")
+    if counts.get("failed"):
+        sys.exit(1)

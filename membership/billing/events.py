@@ -1,6 +1,20 @@
-"""Stripe events: stored once under their id and dispatched to every registered handler in the same
-transaction. Handlers register with @on("type", …); a failing handler rolls back all the work, the
-event is kept as failed with its error, and the webhook answers 500 so that Stripe retries."""
+"""Stripe events: stored once under their id, then dispatched to every registered handler.
+
+Handlers register with @on("type", …). Two ways to run them (WEBHOOK_PROCESSING):
+
+- inline (the default without Redis): in the webhook's own transaction. A failing handler rolls
+  back all the work, the event is kept as failed with its error, and the webhook answers 500 so
+  that Stripe retries.
+- queued (WEBHOOK_PROCESSING=queued, with `flask worker` running): the webhook stores the event
+  as received, commits and answers 200 at once, as Stripe advises. The stored events are the
+  queue: the worker claims the oldest due one (FOR UPDATE SKIP LOCKED, so several workers never
+  take the same event), runs its handlers from the stored payload and commits. A failing handler
+  rolls back the same way, the event is kept as failed with its error and a next attempt time,
+  and the worker retries it with back-off. Nothing is written twice to two stores, so no event
+  is lost between them.
+
+Either way a handler runs at most once to success per event (the row is locked FOR UPDATE and its
+status checked), so duplicates, retries and replays change nothing twice."""
 
 from __future__ import annotations
 
@@ -8,10 +22,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 
 from membership.billing.models import StripeEvent
 from membership.database import insert_ignoring_duplicates
@@ -21,6 +36,9 @@ from membership.timeutil import from_unix, utcnow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+# The worker's retries of a failed event, in seconds after each failure; after the last one
+# the event waits for staff (the retry button, `flask stripe process-pending` or `replay`).
+RETRY_INTERVALS = (10, 60, 300, 1800, 7200)
 _HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 
 
@@ -45,8 +63,13 @@ def handlers_for(event_type: str) -> list[Handler]:
 class Outcome:
     """What happened to a delivery, and the HTTP status Stripe should see."""
 
-    status: str  # processed, duplicate, ignored, failed
+    status: str  # processed, duplicate, ignored, failed, queued
     http_status: int
+
+
+def processing_mode() -> str:
+    """Queued or inline (WEBHOOK_PROCESSING; inline unless set)."""
+    return "queued" if current_app.config.get("WEBHOOK_PROCESSING") == "queued" else "inline"
 
 
 def _row(event: dict[str, Any], status: str) -> dict[str, Any]:
@@ -93,20 +116,104 @@ def receive(event: dict[str, Any]) -> Outcome:
     same transaction as its handlers' work, so both commit or neither does. A concurrent
     delivery of the same event waits on the primary key and then finds it done.
     """
-    # Retries and duplicates are the common repeat: answer them with one read, no write.
-    seen = db.session.scalar(select(StripeEvent.status).where(StripeEvent.id == event["id"]))
-    if seen in ("processed", "ignored"):
-        return Outcome("duplicate", 200)
     event_type = str(event.get("type") or "")
     if bool(event.get("livemode")) != live_mode() or not handlers_for(event_type):
         new = insert_ignoring_duplicates(StripeEvent, "id", _row(event, "ignored"))
         return Outcome("ignored" if new else "duplicate", 200)
+    if processing_mode() == "queued":
+        return _store_for_worker(event)
+    # Retries and duplicates are the common repeat: answer them with one read, no write.
+    seen = db.session.scalar(select(StripeEvent.status).where(StripeEvent.id == event["id"]))
+    if seen in ("processed", "ignored"):
+        return Outcome("duplicate", 200)
     if insert_ignoring_duplicates(StripeEvent, "id", _row(event, "processed")):
         return _run(event, stored=None)
     stored = _locked(event["id"])
     if stored.status in ("processed", "ignored"):
         return Outcome("duplicate", 200)
     return _run(event, stored)  # failed (or received) before: Stripe's retry runs it again
+
+
+def _store_for_worker(event: dict[str, Any]) -> Outcome:
+    """Queued mode: insert the event as received; the worker runs it once this commits."""
+    if insert_ignoring_duplicates(StripeEvent, "id", _row(event, "received") | {"attempts": 0}):
+        return Outcome("queued", 200)
+    seen = db.session.scalar(select(StripeEvent.status).where(StripeEvent.id == event["id"]))
+    if seen in ("processed", "ignored"):
+        return Outcome("duplicate", 200)
+    # Stripe redelivers an event still waiting, or failed: due again now.
+    db.session.execute(
+        update(StripeEvent)
+        .where(StripeEvent.id == event["id"], StripeEvent.status == "failed")
+        .values(next_attempt_at=utcnow())
+    )
+    return Outcome("queued", 200)
+
+
+def _due(now: datetime):
+    """Events the worker should run now: received, or failed with a retry time passed."""
+    return or_(
+        StripeEvent.status == "received",
+        and_(StripeEvent.status == "failed", StripeEvent.next_attempt_at <= now),
+    )
+
+
+def claim_next() -> StripeEvent | None:
+    """The oldest due event, locked for this transaction; events other workers hold are
+    skipped (SKIP LOCKED on PostgreSQL; SQLite has one writer at a time anyway)."""
+    return db.session.scalar(
+        select(StripeEvent)
+        .where(_due(utcnow()))
+        .order_by(StripeEvent.received_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def run_due(limit: int | None = None) -> dict[str, int]:
+    """The worker's step: run due events one per transaction until none is due (or `limit`);
+    returns how many ended in each status."""
+    counts: dict[str, int] = {}
+    while limit is None or sum(counts.values()) < limit:
+        stored = claim_next()
+        if stored is None:
+            db.session.rollback()
+            break
+        outcome = process(stored)
+        db.session.commit()
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return counts
+
+
+def process_now(event_id: str) -> Outcome:
+    """Run one stored event's handlers in a transaction of its own and commit (a no-op when it
+    was processed already)."""
+    stored = _locked(event_id)
+    if stored is None or stored.status in ("processed", "ignored"):
+        db.session.rollback()
+        return Outcome("duplicate", 200)
+    outcome = process(stored)
+    db.session.commit()
+    return outcome
+
+
+def waiting(older_than: timedelta = timedelta(minutes=1), limit: int = 1000) -> list[str]:
+    """Ids of stored events not processed yet: received longer ago than `older_than` (no worker
+    took them), or failed; oldest first (for `flask stripe process-pending`)."""
+    cutoff = utcnow() - older_than
+    return list(
+        db.session.scalars(
+            select(StripeEvent.id)
+            .where(
+                or_(
+                    and_(StripeEvent.status == "received", StripeEvent.received_at < cutoff),
+                    StripeEvent.status == "failed",
+                )
+            )
+            .order_by(StripeEvent.received_at)
+            .limit(limit)
+        )
+    )
 
 
 def process(stored: StripeEvent) -> Outcome:
@@ -128,6 +235,7 @@ def _run(event: dict[str, Any], stored: StripeEvent | None) -> Outcome:
             stored.status = "processed"
             stored.error = None
             stored.processed_at = utcnow()
+            stored.next_attempt_at = None
         db.session.flush()
     except Exception as exc:  # any handler failure: Stripe must retry later
         log.exception("stripe event %s (%s) failed", event.get("id"), event.get("type"))
@@ -145,6 +253,8 @@ def _record_failure(event: dict[str, Any], error: str) -> None:
     if stored.status != "processed":  # a concurrent delivery may have succeeded meanwhile
         stored.status = "failed"
         stored.error = error
+        retries = RETRY_INTERVALS[stored.attempts - 1 :]
+        stored.next_attempt_at = utcnow() + timedelta(seconds=retries[0]) if retries else None
     db.session.flush()
 
 

@@ -144,3 +144,5 @@ class StripeEvent(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When `flask worker` retries a failed event (back-off); None once attempts ran out.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,5 @@
-"""POST /webhooks/stripe: verify the raw body, store the event once, process it, answer."""
+"""POST /webhooks/stripe: verify the raw body, store the event once, process it (here, or in the
+worker in queued mode), answer."""
 
 from __future__ import annotations
 
