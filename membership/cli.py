@@ -137,6 +137,22 @@ def _mail_worker(app: Flask, url: str, burst: bool) -> None:
     SimpleWorker([name], connection=Redis.from_url(url)).work(burst=burst)
 
 
+@stripe_cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=12111, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--webhook-url", default=None, help="Where to deliver events.")
+@click.option("--state-file", default=None, help="Keep the sandbox's state in this JSON file.")
+def stripe_sandbox(host: str, port: int, webhook_url: str | None, state_file: str | None) -> None:
+    """Run the offline Stripe sandbox alone (never in production)."""
+    secret = current_app.config["STRIPE_SECRET_KEY"]
+    if secret.startswith(("sk_live_", "rk_live_")):
+        fail("the sandbox refuses live keys")
+    from stripe_sandbox.cli import serve
+
+    url = webhook_url or current_app.config["BASE_URL"] + "/webhooks/stripe"
+    serve(host, port, url, current_app.config["STRIPE_WEBHOOK_SECRET"], state_file=state_file)
+
+
 def init_app(app: Flask) -> None:
     """Attach the command groups."""
     from membership.billing import cli as billing_cli  # noqa: F401 - adds the stripe commands

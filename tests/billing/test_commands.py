@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from membership.billing.models import Membership, Price, StripeEvent
@@ -94,3 +95,10 @@ def test_replay_refuses_unknown_and_malformed_ids(runner, stripe_world):
     unknown = runner.invoke(args=["stripe", "replay", "evt_does_not_exist"])
     assert unknown.exit_code == 1
     assert "Stripe does not know" in unknown.output
+
+
+@pytest.mark.config(STRIPE_SECRET_KEY="sk_live_" + "x" * 24)
+def test_the_sandbox_command_exists_and_refuses_live_keys(runner):
+    result = runner.invoke(args=["stripe", "sandbox"])
+    assert result.exit_code == 1
+    assert "the sandbox refuses live keys" in result.output
