@@ -1,4 +1,5 @@
-"""`make run`: migrate, load demo data once, start the Stripe sandbox when no key is set, serve."""
+"""`make run`: migrate, load demo data once, start the Stripe sandbox when no key is set and the
+worker that runs queued Stripe events, serve."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import subprocess
 import sys
 import time
 
-from membership.config import INSTANCE
+from dotenv import load_dotenv
+
+from membership.config import INSTANCE, ROOT
 
 SANDBOX_PORT = 12111
 
@@ -52,15 +55,30 @@ def flask(args: list[str]) -> None:
         raise SystemExit(f"`flask {' '.join(args)}` failed.")
 
 
+def start_worker() -> subprocess.Popen | None:
+    """`flask worker` beside the app when Stripe events are queued (as in production)."""
+    if os.environ.get("WEBHOOK_PROCESSING", "").strip().lower() != "queued":
+        return None
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+    process = subprocess.Popen(command)  # noqa: S603 - our interpreter, our command
+    print(" * Stripe events are queued: `flask worker` runs them beside the app")
+    return process
+
+
 def main() -> None:
     """Prepare everything a newcomer needs and serve on HOST:PORT."""
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     os.environ["MEMBERSHIP_DEV_SERVER"] = "1"
     os.environ.setdefault("BASE_URL", f"http://{host}:{port}")
+    load_dotenv(ROOT / ".env", override=False)
+    # The demo runs webhooks as production should: stored, answered, run by the worker.
+    if not os.environ.get("WEBHOOK_PROCESSING"):
+        os.environ["WEBHOOK_PROCESSING"] = "queued"
     INSTANCE.mkdir(parents=True, exist_ok=True)
 
     sandbox = start_sandbox(os.environ["BASE_URL"])
+    worker = None
     try:
         flask(["db", "upgrade"])
         if sandbox is not None:
@@ -70,14 +88,16 @@ def main() -> None:
                 " lines are expected)."
             )
         flask(["demo", "seed", "--once"])
+        worker = start_worker()
         from membership import create_app
 
         app = create_app()
         app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
     finally:
-        if sandbox is not None:
-            sandbox.terminate()
-            sandbox.wait(timeout=10)
+        for process in (worker, sandbox):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,13 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our selector and expose the language list to templates."""
     babel.init_app(app, locale_selector=select_locale)
 
+    @app.after_request
+    def _vary_on_language(response):
+        """Pages may be in the language the browser prefers: shared caches must key on it."""
+        if response.mimetype == "text/html":
+            response.vary.add("Accept-Language")
+        return response
+
     @app.context_processor
     def _languages():
         return {
