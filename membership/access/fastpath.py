@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask
 from itsdangerous import BadSignature
+from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_cookie
 
@@ -39,6 +41,7 @@ MAX_TAGS = 20  # the view's bound (membership.access.views.MAX_TAGS)
 # matters to the meter).
 FLASK_ARGS = {"perk", "lang", "member", "email"}
 SESSION_MEMO_SIZE = 4096
+MEMO_SIZE = 4096
 VARY = "Cookie, Authorization, X-API-Key, Origin"
 
 
@@ -51,6 +54,37 @@ def login_identifier(environ: dict[str, Any]) -> str:
     if agent is not None:
         agent = agent.encode("utf-8")
     return hashlib.sha512(f"{address}|{agent}".encode()).hexdigest()
+
+
+def _client(environ: dict[str, Any]) -> tuple:
+    """What login_identifier depends on."""
+    return (
+        environ.get("HTTP_X_FORWARDED_FOR"),
+        environ.get("REMOTE_ADDR"),
+        environ.get("HTTP_USER_AGENT"),
+    )
+
+
+def _identifier(client: tuple) -> str:
+    """login_identifier of a _client() tuple."""
+    forwarded, address, agent = client
+    environ = {"REMOTE_ADDR": address}
+    if forwarded is not None:
+        environ["HTTP_X_FORWARDED_FOR"] = forwarded
+    if agent is not None:
+        environ["HTTP_USER_AGENT"] = agent
+    return login_identifier(environ)
+
+
+def _memo(store: dict, key, compute):
+    """compute(key), remembered in a bounded per-process dict (pure functions only)."""
+    try:
+        return store[key]
+    except KeyError:
+        if len(store) >= MEMO_SIZE:
+            store.clear()
+        value = store[key] = compute(key)
+        return value
 
 
 class Incoming:
@@ -79,11 +113,17 @@ class AccessFastPath:
         app = self.app
         with app.app_context():
             engine = db.engine
+        held: list = []  # every connection this process holds, given back on engine.dispose()
+        event.listen(engine, "engine_disposed", lambda _engine: _release(held))
         config = app.config
         return {
             "engine": engine,
             "sessions": {},  # cookie text → (data, signed at): see _session_data
-            "hot": {},  # statement → HotQuery (a handful: one per number of candidate values)
+            "hot": {},
+            "peeked": {},  # access_token text → its claims (tokens.peek, unverified)
+            "identifiers": {},  # (forwarded, address, agent) → Flask-Login identifier
+            "local": threading.local(),  # this thread's DBAPI connection (see _executor)
+            "held": held,  # statement → HotQuery (a handful: one per number of candidate values)
             "serializer": app.session_interface.get_signing_serializer(app),
             "cookie": app.config["SESSION_COOKIE_NAME"],
             "max_age": int(app.permanent_session_lifetime.total_seconds()),
@@ -150,7 +190,7 @@ class AccessFastPath:
         if required is not None and required not in perks:
             return None  # the meter decides, and it may write
         present = request.cookies.get(tokens.COOKIE_NAME)
-        claims = tokens.peek(present) if present else None
+        claims = _memo(ready["peeked"], present, tokens.peek) if present else None
         if tokens.needs_renewal(claims, user_id, perks, int(time.time()), ready["ttl"]):
             return None  # Flask sets the renewed cookie
         decision = services.decide(required, perks, None)
@@ -172,29 +212,32 @@ class AccessFastPath:
         return "200 OK", headers, payload
 
     def _executor(self, ready: dict[str, Any]):
-        """`execute(statement, params)` on a pooled DBAPI connection, in autocommit (reads only:
-        no BEGIN and ROLLBACK round trips), statements compiled once per process."""
-        engine, hot = ready["engine"], ready["hot"]
-        postgres = engine.dialect.name == "postgresql"
+        """`execute(statement, params)` on this thread's own DBAPI connection, in autocommit
+        (reads only: no BEGIN and ROLLBACK round trips), statements compiled once per process.
+
+        The connection is checked out of the app's pool once per thread and kept (a checkout
+        and check-in per answer cost a third of the fast path); a database error drops it (the
+        next answer takes a fresh one), and disposing of the engine gives every one back.
+        """
+        engine, hot, local = ready["engine"], ready["hot"], ready["local"]
 
         def execute(statement, params):
             query = hot.get(statement)
             if query is None:
                 query = hot[statement] = HotQuery(statement, engine.dialect)
-            connection = engine.raw_connection()
-            try:
-                if postgres:
+            connection = getattr(local, "connection", None)
+            if connection is None or connection.dbapi_connection is None:
+                connection = engine.raw_connection()
+                if engine.dialect.name == "postgresql":
                     connection.driver_connection.autocommit = True
-                try:
-                    return query.rows(connection.driver_connection, params)
-                finally:
-                    if postgres:
-                        connection.driver_connection.autocommit = False
+                local.connection = connection
+                ready["held"].append(connection)
+            try:
+                return query.rows(connection.driver_connection, params)
             except engine.dialect.loaded_dbapi.Error:
+                local.connection = None
                 connection.invalidate()
                 raise
-            finally:
-                connection.close()
 
         return execute
 
@@ -213,7 +256,9 @@ class AccessFastPath:
             return None  # Flask re-sends a permanent session's cookie on every answer
         if "_remember" in data:
             return None  # Flask-Login's remember-me bookkeeping writes cookies
-        if ready["protection"] and data.get("_id") != login_identifier(request.environ):
+        if ready["protection"] and data.get("_id") != _memo(
+            ready["identifiers"], _client(request.environ), _identifier
+        ):
             return None  # session protection marks the session non-fresh: a rewrite
         return user_id
 
@@ -243,6 +288,16 @@ class AccessFastPath:
         if age > ready["max_age"] or age < 0:
             return None
         return data
+
+
+def _release(held: list) -> None:
+    """Close the held connections (their pool was just disposed of)."""
+    while held:
+        connection = held.pop()
+        try:
+            connection.invalidate()  # closes the DBAPI connection; nothing goes back to a pool
+        except Exception:
+            log.debug("access fast path: closing a connection failed", exc_info=True)
 
 
 def init_app(app: Flask) -> None:

@@ -147,3 +147,30 @@ def test_the_login_identifier_is_flask_logins(app, headers):
         from flask import request
 
         assert login_identifier(request.environ) == _create_identifier()
+
+
+def test_a_database_error_passes_the_question_to_flask_and_the_next_one_reconnects(
+    app, client, member, monkeypatch
+):
+    from membership.database import HotQuery
+
+    client.get(URL, query_string={"article": "warm-up"})
+    watch = Watch(app)
+    with app.app_context():
+        error = db.engine.dialect.loaded_dbapi.OperationalError
+    original = HotQuery.rows
+    calls = {"n": 0}
+
+    def broken_once(self, connection, values):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise error("server closed the connection unexpectedly")
+        return original(self, connection, values)
+
+    monkeypatch.setattr(HotQuery, "rows", broken_once)
+    first = client.get(URL, query_string={"article": "the-river-report"})
+    assert first.status_code == 200 and first.get_json()["allowed"] is True  # Flask answered
+    assert watch.passed == 1
+    second = client.get(URL, query_string={"article": "the-river-report"})
+    assert second.get_json()["allowed"] is True
+    assert watch.passed == 1  # the fast path answered again, on a fresh connection
