@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from membership.audit import AuditEntry
+from membership.billing import events as events_module
 from membership.billing.models import Membership, StripeEvent
 from membership.extensions import db
 from membership.ledger.models import LedgerEntry
@@ -43,8 +44,9 @@ def forget_deliveries(app):
         db.session.commit()
 
 
-def test_any_order_and_repetition_gives_the_same_state(app, reader, auth, stripe_world):
-    # Join, renew once, cancel at the period's end, and let it end: every event Stripe sent.
+def a_year_of_events(app, auth, stripe_world):
+    """Join, renew once, cancel at the period's end, and let it end: every event Stripe sent,
+    and the state they lead to when delivered once, in order (inline)."""
     stripe_world.pay(join(auth))
     stripe_world.advance(days=31)
     events = stripe_world.new_events()
@@ -60,6 +62,11 @@ def test_any_order_and_repetition_gives_the_same_state(app, reader, auth, stripe
     expected = final_state(app)
     assert expected[0][0][1] == "canceled"
     assert [kind for kind, _, _ in expected[1]] == ["membership", "membership"]
+    return events, expected
+
+
+def test_any_order_and_repetition_gives_the_same_state(app, reader, auth, stripe_world):
+    events, expected = a_year_of_events(app, auth, stripe_world)
 
     @settings(
         max_examples=12,
@@ -78,3 +85,44 @@ def test_any_order_and_repetition_gives_the_same_state(app, reader, auth, stripe
         assert final_state(app) == expected
 
     check()
+
+
+def test_queued_any_order_repetition_and_worker_timing_gives_the_same_state(
+    app, reader, auth, stripe_world
+):
+    events, expected = a_year_of_events(app, auth, stripe_world)
+    app.config["WEBHOOK_PROCESSING"] = "queued"
+
+    @settings(
+        max_examples=8,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        order=st.permutations(range(len(events))),
+        repeats=st.lists(st.integers(min_value=0, max_value=len(events) - 1), max_size=10),
+        passes=st.sets(st.integers(min_value=0, max_value=len(events) + 9), max_size=6),
+    )
+    def check(order, repeats, passes):
+        forget_deliveries(app)
+        delivery = [events[i] for i in order] + [events[order[i]] for i in repeats]
+        statuses = set()
+        for index, event in enumerate(delivery):
+            response = stripe_world.post(event)
+            assert response.status_code == 200
+            statuses.add(response.get_json()["status"])
+            if index in passes:  # the worker catches up somewhere in the middle
+                run_worker(app)
+        run_worker(app)
+        assert "queued" in statuses and "processed" not in statuses  # the worker did the work
+        assert final_state(app) == expected
+
+    check()
+
+
+def run_worker(app):
+    """One pass of `flask worker`: every due event."""
+    with app.app_context():
+        counts = events_module.run_due()
+        db.session.remove()
+    assert "failed" not in counts
