@@ -6,13 +6,17 @@ retry would run, so it cannot move money or state anywhere Stripe's objects do n
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from membership.accounts.forms import EmptyForm
 from membership.admin import services
 from membership.admin.views import bp
+from membership.billing import events
 from membership.billing.models import StripeEvent
 from membership.extensions import db
 
@@ -21,7 +25,14 @@ from membership.extensions import db
 def webhooks():
     """How Stripe's deliveries are faring."""
     return render_template(
-        "admin/webhooks.html", health=services.webhook_health(), form=EmptyForm()
+        "admin/webhooks.html",
+        health=services.webhook_health(),
+        form=EmptyForm(),
+        queued=events.processing_mode() == "queued",
+        retry_after=", ".join(
+            format_timedelta(timedelta(seconds=seconds), threshold=1)
+            for seconds in events.RETRY_INTERVALS
+        ),
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import func, select
 
 from membership.accounts.models import Role
@@ -179,3 +182,23 @@ def test_sync_to_stripe_twice_creates_nothing_new(app, auth, catalogue, staff, s
         assert db.session.scalar(select(func.count(Price.id)).where(Price.stripe_price_id.is_(None))
                                  ) == 0  # fmt: skip
     assert audit_actions(app).count("catalogue.synced") == 2
+
+
+@pytest.mark.config(WEBHOOK_PROCESSING="queued")
+def test_webhook_health_in_queued_mode_shows_waiting_events_and_the_next_attempt(
+    app, client, staff
+):
+    with app.app_context():
+        db.session.add_all([
+            StripeEvent(id="evt_wait", type="invoice.paid", created=utcnow(), payload={},
+                        status="received"),
+            StripeEvent(id="evt_bad", type="invoice.paid", created=utcnow(), payload={},
+                        status="failed", attempts=2, error="RuntimeError: hiccup",
+                        next_attempt_at=utcnow() + timedelta(minutes=5)),
+        ])  # fmt: skip
+        db.session.commit()
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    assert '<span class="figure" id="events-received">1</span>' in page
+    assert "waiting for the worker" in page
+    assert "The worker retries a failed event after 10 seconds, 1 minute, 5 minutes" in page
+    assert "RuntimeError: hiccup" in page
