@@ -28,10 +28,11 @@ from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_cookie
 
-from membership.access import services, tokens
+from membership.access import live, services, tokens
 from membership.access.services import AccessError
 from membership.database import HotQuery
 from membership.extensions import db
+from membership.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,23 @@ class Incoming:
         self.cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
 
 
+class _ThreadState:
+    """One thread's DBAPI connection, its compiled statements' runner and its live cache."""
+
+    def __init__(self, connection, cache: live.LiveCache | None, hot: dict, dialect) -> None:
+        self.connection = connection
+        self.cache = cache
+        self.hot = hot
+        self.dialect = dialect
+
+    def execute(self, statement, params) -> list[tuple]:
+        """Run a statement compiled once per process (HotQuery) on this connection."""
+        query = self.hot.get(statement)
+        if query is None:
+            query = self.hot[statement] = HotQuery(statement, self.dialect)
+        return query.rows(self.connection.driver_connection, params)
+
+
 class AccessFastPath:
     """WSGI middleware in front of the app: answers the common signed-in question, or passes."""
 
@@ -119,11 +137,12 @@ class AccessFastPath:
         return {
             "engine": engine,
             "sessions": {},  # cookie text → (data, signed at): see _session_data
-            "hot": {},
+            "hot": {},  # statement → HotQuery (a handful: one per number of candidate values)
             "peeked": {},  # access_token text → its claims (tokens.peek, unverified)
             "identifiers": {},  # (forwarded, address, agent) → Flask-Login identifier
-            "local": threading.local(),  # this thread's DBAPI connection (see _executor)
-            "held": held,  # statement → HotQuery (a handful: one per number of candidate values)
+            "local": threading.local(),  # this thread's _ThreadState
+            "live": bool(config.get("ACCESS_LIVE_CACHE", True)),
+            "held": held,
             "serializer": app.session_interface.get_signing_serializer(app),
             "cookie": app.config["SESSION_COOKIE_NAME"],
             "max_age": int(app.permanent_session_lifetime.total_seconds()),
@@ -177,9 +196,7 @@ class AccessFastPath:
         if token is None:
             return None
         try:
-            reader, requirement = services.reader_and_requirement(
-                token, article, tags, self._executor(ready)
-            )
+            reader, requirement = self._facts(ready, token, article, tags)
         except ready["engine"].dialect.loaded_dbapi.Error:
             log.warning("access fast path: database error, passing to Flask", exc_info=True)
             return None
@@ -211,35 +228,78 @@ class AccessFastPath:
         headers += ready["security"]
         return "200 OK", headers, payload
 
-    def _executor(self, ready: dict[str, Any]):
-        """`execute(statement, params)` on this thread's own DBAPI connection, in autocommit
-        (reads only: no BEGIN and ROLLBACK round trips), statements compiled once per process.
+    def _facts(self, ready: dict[str, Any], token: str, article: str, tags: list[str]):
+        """(reader or None, requirement): from this thread's live cache as far as it still knows
+        them (PostgreSQL, see membership/access/live.py), else in one round trip."""
+        state = self._thread_state(ready)
+        cache = state.cache
+        now = utcnow()
+        try:
+            if cache is None:
+                reader, requirement, _until = services.reader_and_requirement(
+                    token, article, tags, state.execute, now
+                )
+                return reader, requirement
+            self._drain(state)
+            rules = cache.rules_table()
+            if rules is None:
+                before = cache.notifications
+                rules = services.all_rules(state.execute, live.MAX_RULES)
+                if rules is not None:
+                    cache.keep_rules(rules, before)
+            if rules is None:  # too many to remember: this article's, from the database
+                reader, requirement, until = services.reader_and_requirement(
+                    token, article, tags, state.execute, now, boundary=True
+                )
+                return reader, requirement
+            requirement = services.requirement_in(rules, article, tags)
+            reader = cache.reader(token, now)
+            if reader is None:
+                before = cache.notifications
+                reader, until = services.reader_until(token, state.execute, now)
+                if reader is not None:
+                    cache.keep_reader(token, reader, until, before)
+            return reader, requirement
+        except Exception:
+            self._drop(state, ready)
+            raise
 
-        The connection is checked out of the app's pool once per thread and kept (a checkout
-        and check-in per answer cost a third of the fast path); a database error drops it (the
-        next answer takes a fresh one), and disposing of the engine gives every one back.
-        """
-        engine, hot, local = ready["engine"], ready["hot"], ready["local"]
+    def _thread_state(self, ready: dict[str, Any]) -> _ThreadState:
+        """This thread's connection (checked out once and kept: a checkout and check-in per
+        answer cost a third of the fast path) and, on PostgreSQL, its live cache."""
+        state = getattr(ready["local"], "state", None)
+        if state is not None and state.connection.dbapi_connection is not None:
+            return state
+        engine = ready["engine"]
+        connection = engine.raw_connection()
+        cache = None
+        if engine.dialect.name == "postgresql":
+            driver = connection.driver_connection
+            driver.autocommit = True  # reads only: no BEGIN and ROLLBACK round trips
+            if ready["live"]:
+                cache = live.LiveCache()
+                driver.add_notify_handler(lambda notify: cache.notify(notify.payload))
+                driver.execute(f"LISTEN {live.CHANNEL}")
+        state = _ThreadState(connection, cache, ready["hot"], engine.dialect)
+        ready["local"].state = state
+        ready["held"].append(connection)
+        return state
 
-        def execute(statement, params):
-            query = hot.get(statement)
-            if query is None:
-                query = hot[statement] = HotQuery(statement, engine.dialect)
-            connection = getattr(local, "connection", None)
-            if connection is None or connection.dbapi_connection is None:
-                connection = engine.raw_connection()
-                if engine.dialect.name == "postgresql":
-                    connection.driver_connection.autocommit = True
-                local.connection = connection
-                ready["held"].append(connection)
-            try:
-                return query.rows(connection.driver_connection, params)
-            except engine.dialect.loaded_dbapi.Error:
-                local.connection = None
-                connection.invalidate()
-                raise
+    @staticmethod
+    def _drain(state: _ThreadState) -> None:
+        """Read the notifications that have arrived, without a round trip."""
+        pgconn = state.connection.driver_connection.pgconn
+        pgconn.consume_input()
+        while (notify := pgconn.notifies()) is not None:
+            state.cache.notify(notify.extra.decode())
 
-        return execute
+    @staticmethod
+    def _drop(state: _ThreadState, ready: dict[str, Any]) -> None:
+        """Forget a broken connection (and its cache); the next answer takes a fresh one."""
+        ready["local"].state = None
+        if state.connection in ready["held"]:
+            ready["held"].remove(state.connection)
+        state.connection.invalidate()
 
     def _session_token(self, request: Incoming, ready: dict[str, Any]) -> str | None:
         """The Flask-Login session id from a session cookie Flask would read without rewriting."""

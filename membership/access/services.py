@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -35,7 +36,7 @@ from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.extensions import db
 from membership.perks.models import Perk, PerkGrant
-from membership.timeutil import utcnow
+from membership.timeutil import UTCDateTime, utcnow
 
 METER_WINDOW = timedelta(days=30)
 MAX_REF_LENGTH = 255
@@ -191,6 +192,17 @@ def _session_reader_select(*columns):
 _SESSION_READER = _session_reader_select(User.id, Perk.slug)
 
 
+@lru_cache(maxsize=4)
+def _all_rules_statement(limit: int):
+    """Every rule with its perk's slug, at most `limit` rows."""
+    return (
+        select(type_coerce(AccessRule.kind, String), AccessRule.value, Perk.slug)
+        .outerjoin(Perk, Perk.id == AccessRule.perk_id)
+        .order_by(AccessRule.id)
+        .limit(limit)
+    )
+
+
 def _wanted(article: str, tags: list[str] | tuple[str, ...]) -> dict[RuleKind, set[str]]:
     """The values each kind of rule would have to name to match this article."""
     slugs = {article}
@@ -236,22 +248,78 @@ def requirement(article: str, tags: list[str] | tuple[str, ...] = ()) -> Require
     return _pick(rows, wanted)
 
 
-@lru_cache(maxsize=64)
-def _reader_and_rules_statement(count: int):
+def all_rules(execute: Callable[[Any, dict[str, Any]], Iterable[tuple]], limit: int):
+    """Every rule as {(kind, value): perk slug or None}, through the caller's `execute`; None
+    when there are more than `limit` (then they are looked up per article instead)."""
+    rows = execute(_all_rules_statement(limit + 1), {})
+    if len(rows) > limit:
+        return None
+    return {(RuleKind(kind), value): perk for kind, value, perk in rows}
+
+
+def requirement_in(
+    rules: dict[tuple[RuleKind, str], str | None], article: str, tags: list[str] | tuple[str, ...]
+) -> Requirement:
+    """requirement(), from a table of every rule (all_rules) instead of the database."""
+    wanted = _wanted(article, tags)
+    rows = [
+        (kind, value, rules[(kind, value)])
+        for kind, values in wanted.items()
+        for value in values
+        if (kind, value) in rules
+    ]
+    return _pick(rows, wanted)
+
+
+@lru_cache(maxsize=128)
+def _reader_and_rules_statement(count: int, boundary: bool = False):
     """_SESSION_READER and the rules query as one UNION ALL, for one round trip. Rows are
-    (0, user id, NULL, NULL, perk) for the reader and (1, NULL, kind, value, perk) for rules."""
+    (0, user id, NULL, NULL, perk) for the reader and (1, NULL, kind, value, perk) for rules;
+    with `boundary` each has a sixth column, NULL but in one more row (2, …, when) giving the
+    reader's next grant boundary after `at` (a grant starting, ending or revoked), or NULL."""
     no_text = cast(null(), String)
-    return union_all(
-        _session_reader_select(literal(0, Integer), User.id, no_text, no_text, Perk.slug),
-        _rules_select(
-            count,
-            literal(1, Integer),
-            cast(null(), Integer),
-            type_coerce(AccessRule.kind, String),
-            AccessRule.value,
-            Perk.slug,
-        ),
-    )
+    no_int = cast(null(), Integer)
+    extra = (cast(null(), UTCDateTime()),) if boundary else ()
+    parts = [
+        _session_reader_select(literal(0, Integer), User.id, no_text, no_text, Perk.slug, *extra),
+    ]
+    if count:  # (none: the reader alone)
+        parts.append(
+            _rules_select(
+                count,
+                literal(1, Integer),
+                no_int,
+                type_coerce(AccessRule.kind, String),
+                AccessRule.value,
+                Perk.slug,
+                *extra,
+            )
+        )
+    if boundary:
+        at = bindparam("at")
+        soonest = [
+            func.min(case((column > at, column)))
+            for column in (PerkGrant.starts_at, PerkGrant.ends_at, PerkGrant.revoked_at)
+        ]
+        parts.append(
+            select(literal(2, Integer), no_int, no_text, no_text, no_text, func.least(*soonest))
+            .select_from(PerkGrant)
+            .join(User, User.id == PerkGrant.user_id)
+            .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
+        )
+    return union_all(*parts)
+
+
+def reader_until(
+    session_token: str,
+    execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
+    at: datetime,
+) -> tuple[tuple[int, list[str]] | None, datetime | None]:
+    """(user id, perks) of a session id and when its perks next change by the clock, in one
+    round trip (PostgreSQL: LEAST); for the access fast path's live cache."""
+    rows = execute(_reader_and_rules_statement(0, True), {"token": session_token, "at": at})
+    reader, _rules, until = _parse(rows)
+    return reader, until
 
 
 def reader_and_requirement(
@@ -260,23 +328,33 @@ def reader_and_requirement(
     tags: list[str] | tuple[str, ...],
     execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
     at: datetime | None = None,
-) -> tuple[tuple[int, list[str]] | None, Requirement]:
+    boundary: bool = False,
+) -> tuple[tuple[int, list[str]] | None, Requirement, datetime | None]:
     """session_reader() and requirement() in one round trip, through the caller's
-    `execute(statement, params) -> rows` (the access fast path's, below Flask)."""
+    `execute(statement, params) -> rows` (the access fast path's, below Flask); with
+    `boundary` (PostgreSQL: LEAST), also when the reader's perks next change by the clock."""
     wanted = _wanted(article, tags)
     values = _values(wanted)
-    statement = _reader_and_rules_statement(len(values))
+    statement = _reader_and_rules_statement(len(values), boundary)
     rows = execute(statement, values | {"token": session_token, "at": at or utcnow()})
-    reader_rows, rule_rows = [], []
-    for part, user_id, kind, value, perk in rows:
+    reader, rule_rows, soonest = _parse(rows)
+    return reader, _pick(rule_rows, wanted), soonest
+
+
+def _parse(rows) -> tuple[tuple[int, list[str]] | None, list[tuple], datetime | None]:
+    """The reader, the rule rows and the boundary of _reader_and_rules_statement's rows."""
+    reader_rows, rule_rows, soonest = [], [], None
+    for part, user_id, kind, value, perk, *when in rows:
         if part == 0:
             reader_rows.append((user_id, perk))
-        else:
+        elif part == 1:
             rule_rows.append((kind, value, perk))
+        else:
+            soonest = when[0]
     reader = None
     if reader_rows:
         reader = reader_rows[0][0], sorted({perk for _id, perk in reader_rows if perk is not None})
-    return reader, _pick(rule_rows, wanted)
+    return reader, rule_rows, soonest
 
 
 def perk_exists(slug: str) -> bool:

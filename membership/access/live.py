@@ -1,0 +1,123 @@
+"""Access facts remembered between questions, kept exact by PostgreSQL's LISTEN/NOTIFY.
+
+The access fast path asks the database two things: who a session's reader is with their active
+perks, and which perk an article needs. On PostgreSQL it remembers, per connection, the readers
+it was asked about and the whole table of rules (any article's requirement is then worked out
+here; with more than MAX_RULES rules they are read per question). Its connection LISTENs on CHANNEL,
+and triggers (migration c9e2a4f1b7d3) NOTIFY on every change that could alter an answer:
+
+- `u:<user id>` when a perk grant of that reader is added, changed or removed, or the reader's
+  session id or deletion changes (password change, sign-out everywhere, account deletion);
+- `*` when any access rule or perk changes.
+
+PostgreSQL delivers a notification to every listening connection when the changing transaction
+commits. Each question first reads whatever notifications have arrived (a non-blocking read of
+the socket, no round trip) and forgets what they touch, so an answer from here is the database's
+answer except for the moment between another process's commit and its notification's arrival
+(microseconds on one host). A fact is also forgotten when the reader's next grant starts, ends
+or is revoked (the database tells the time with the reader), and after MAX_AGE seconds at most.
+A fact read while any notification arrived is not kept (it may predate the change). A lost
+connection loses the cache with it. SQLite has no NOTIFY: there every question reads.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+CHANNEL = "membership_access"
+MAX_AGE = 60.0  # seconds: a bound for anything the triggers would not see (manual SQL, say)
+MAX_ENTRIES = 10_000  # readers remembered per connection
+MAX_RULES = 5_000  # more rules than this are read per question instead
+
+
+@dataclass(frozen=True)
+class _Reader:
+    user_id: int
+    perks: list[str]
+    valid_until: datetime | None  # the reader's next grant boundary, if any
+    generation: int
+    user_generation: int
+    stored: float
+
+
+@dataclass(frozen=True)
+class _Rules:
+    table: dict  # {(kind, value): perk slug or None}: services.all_rules
+    generation: int
+    stored: float
+
+
+class LiveCache:
+    """One connection's cache: readers by session id, and the table of rules."""
+
+    def __init__(self) -> None:
+        self.generation = 0  # bumped by "*": every rule and reader
+        self.user_generations: dict[int, int] = {}
+        self.notifications = 0  # every notification: facts read across one are not kept
+        self.readers: dict[str, _Reader] = {}
+        self.rules: _Rules | None = None
+
+    def notify(self, payload: str) -> None:
+        """Forget what a change touches."""
+        self.notifications += 1
+        kind, _sep, value = payload.partition(":")
+        if kind == "u" and value.isdigit():
+            user_id = int(value)
+            self.user_generations[user_id] = self.user_generations.get(user_id, 0) + 1
+        else:
+            self.generation += 1
+            self.readers.clear()
+            self.rules = None
+
+    def reader(self, token: str, now: datetime) -> tuple[int, list[str]] | None:
+        """(user id, perks) of a session id, when still known to be current."""
+        entry = self.readers.get(token)
+        if (
+            entry is None
+            or entry.generation != self.generation
+            or entry.user_generation != self.user_generations.get(entry.user_id, 0)
+            or (entry.valid_until is not None and now >= entry.valid_until)
+            or time.monotonic() - entry.stored > MAX_AGE
+        ):
+            return None
+        return entry.user_id, entry.perks
+
+    def rules_table(self) -> dict | None:
+        """Every rule, when still known to be current."""
+        entry = self.rules
+        if (
+            entry is None
+            or entry.generation != self.generation
+            or time.monotonic() - entry.stored > MAX_AGE
+        ):
+            return None
+        return entry.table
+
+    def keep_reader(
+        self,
+        token: str,
+        reader: tuple[int, list[str]],
+        valid_until: datetime | None,
+        notifications_before: int,
+    ) -> None:
+        """Remember a reader, unless a notification arrived while it was read."""
+        if self.notifications != notifications_before:
+            return
+        if len(self.readers) >= MAX_ENTRIES:
+            self.readers.clear()
+        user_id, perks = reader
+        self.readers[token] = _Reader(
+            user_id,
+            perks,
+            valid_until,
+            self.generation,
+            self.user_generations.get(user_id, 0),
+            time.monotonic(),
+        )
+
+    def keep_rules(self, table: dict, notifications_before: int) -> None:
+        """Remember the rules, unless a notification arrived while they were read."""
+        if self.notifications == notifications_before:
+            self.rules = _Rules(table, self.generation, time.monotonic())

@@ -1,0 +1,151 @@
+"""PostgreSQL: the access fast path remembers facts between questions and forgets them the moment
+the database says they changed (LISTEN/NOTIFY), or when a grant's time comes."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from membership.access.models import AccessRule, RuleKind
+from membership.accounts.models import User, new_session_token
+from membership.database import HotQuery
+from membership.extensions import db
+from membership.perks.models import Perk
+from tests.access.test_access_fast_path import URL, Watch
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.config(METER_FREE_ARTICLES=0)]
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Counts the fast path's database reads."""
+    counter = {"n": 0}
+    original = HotQuery.rows
+
+    def counted(self, connection, values):
+        counter["n"] += 1
+        return original(self, connection, values)
+
+    monkeypatch.setattr(HotQuery, "rows", counted)
+    return counter
+
+
+@pytest.fixture
+def member(is_postgres, world, auth, client):
+    """A signed-in reader with members-only articles, asked about once (the cache is warm)."""
+    if not is_postgres:
+        pytest.skip("LISTEN/NOTIFY needs PostgreSQL")
+    world.rule("slug", "the-river-report")
+    user = world.user()
+    grant = world.grant(user)
+    auth.login()
+    ask(client)  # renews the token cookie through Flask
+    return user, grant
+
+
+def ask(client, article="the-river-report"):
+    return client.get(URL, query_string={"article": article}).get_json()
+
+
+def eventually(check, seconds: float = 2.0):
+    """The notification crosses from one PostgreSQL session to another: wait for it, bounded."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.005)
+
+
+def test_a_repeated_question_is_answered_without_the_database(app, client, member, reads):
+    watch = Watch(app)
+    assert ask(client)["allowed"] is True
+    first = reads["n"]
+    for _ in range(5):
+        assert ask(client)["allowed"] is True
+    assert reads["n"] == first  # remembered
+    assert watch.passed == 0
+
+
+def test_a_revoked_grant_closes_the_article_at_once(app, client, member, world, reads):
+    ask(client)
+    world.revoke(member[1])  # committed by another connection, as staff or a webhook would
+    assert eventually(lambda: ask(client)["allowed"] is False)
+    assert ask(client)["reason"] == "perk_required"
+
+
+def test_a_new_rule_applies_at_once(app, client, member, world):
+    assert ask(client, "weather-week")["reason"] == "open"
+    world.rule("slug", "weather-week", "ad-free")
+    assert eventually(lambda: ask(client, "weather-week")["required_perk"] == "ad-free")
+
+
+def test_a_renamed_perk_is_seen_at_once(app, client, member):
+    ask(client)
+    with app.app_context():
+        db.session.execute(update(Perk).values(slug="members-articles"))
+        db.session.commit()
+    assert eventually(lambda: ask(client)["perks"] == ["members-articles"])
+
+
+def test_a_session_ended_elsewhere_is_forgotten(app, client, member):
+    ask(client)
+    with app.app_context():
+        user = db.session.get(User, member[0])
+        user.session_token = new_session_token()  # a password change on another device
+        db.session.commit()
+    assert eventually(lambda: ask(client)["perks"] == [])
+
+
+def test_a_grant_that_ends_is_forgotten_when_it_ends(app, client, world, auth, is_postgres, reads):
+    if not is_postgres:
+        pytest.skip("LISTEN/NOTIFY needs PostgreSQL")
+    world.rule("slug", "the-river-report")
+    user = world.user()
+    world.grant(user, ends=timedelta(seconds=1.5))
+    auth.login()
+    ask(client)
+    assert ask(client)["allowed"] is True
+    before = reads["n"]
+    assert ask(client)["allowed"] is True
+    assert reads["n"] == before  # remembered, until the grant's end
+    time.sleep(1.6)  # no notification: only the clock changed
+    assert ask(client)["allowed"] is False
+
+
+def test_without_the_live_cache_every_question_reads(app, client, member, reads):
+    app.config["ACCESS_LIVE_CACHE"] = False
+    fast = Watch(app).fast
+    fast._ready = None  # set up again with the new setting
+    ask(client)
+    first = reads["n"]
+    ask(client)
+    assert reads["n"] == first + 1
+
+
+def test_rules_of_other_kinds_are_seen_too(app, client, member):
+    ask(client, "/investigations/dam")
+    with app.app_context():
+        db.session.add(AccessRule(kind=RuleKind.path, value="/investigations", perk_id=None))
+        db.session.commit()
+    assert eventually(lambda: ask(client, "/investigations/dam")["reason"] == "open")
+
+
+def test_a_lost_connection_loses_its_cache_and_the_next_question_reconnects(
+    app, client, member, world
+):
+    extra = world.grant(member[0], "ad-free")
+    ask(client)  # Flask: the token cookie learns the new perk
+    watch = Watch(app)
+    assert ask(client)["perks"] == ["ad-free", "members-only-articles"]
+    state = watch.fast._ready["local"].state
+    state.connection.driver_connection.close()  # the database connection went away
+    world.revoke(extra)  # and something changed meanwhile: no notification reaches it
+    assert ask(client)["perks"] == ["members-only-articles"]  # Flask, from the database
+    assert watch.passed == 1
+    assert ask(client)["perks"] == ["members-only-articles"]  # the fast path, reconnected
+    assert watch.passed == 1
+    assert watch.fast._ready["local"].state is not state
