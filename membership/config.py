@@ -124,6 +124,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
             if origin.strip()
         ],
         "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
+        # PostgreSQL: remember access facts per connection, kept exact by LISTEN/NOTIFY.
+        "ACCESS_LIVE_CACHE": _bool(env.get("ACCESS_LIVE_CACHE"), default=True),
         "ACCESS_COOKIE_SECURE": not insecure_cookies,
         # Every body is bounded (chunked ones too): no form or Stripe event comes near 1 MiB.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
