@@ -41,6 +41,7 @@ from membership.timeutil import UTCDateTime, utcnow
 METER_WINDOW = timedelta(days=30)
 MAX_REF_LENGTH = 255
 API_KEY_PREFIX = "mk_"
+WROTE = "membership.access.wrote"  # session.info: this request wrote something to commit
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 # A rule of a more specific kind wins over a less specific one.
 PRECEDENCE = {RuleKind.id: 0, RuleKind.slug: 1, RuleKind.tag: 2, RuleKind.path: 3}
@@ -406,6 +407,7 @@ def account_meter(user_id: int, article: str, spend: bool, now: datetime | None 
     elif spend and meter.used < limit:
         db.session.add(MeterRead(user_id=user_id, article=article, read_at=now))
         db.session.flush()
+        db.session.info[WROTE] = True
         meter.used += 1
         meter.counted = meter.spent = True
     return meter
@@ -556,6 +558,7 @@ def find_api_key(key: str) -> ApiKey | None:
     if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
         row.last_used_at = now
         db.session.flush()
+        db.session.info[WROTE] = True
     return row
 
 

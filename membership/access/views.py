@@ -156,8 +156,8 @@ def access():
             if updated != reads:
                 new_anonymous_reads = updated
     decision = services.decide(required, perks, meter)
-    if kind == "key" or (meter is not None and meter.spent and user_id is not None):
-        db.session.commit()  # a spent free read, or the key's last use
+    if db.session.info.pop(services.WROTE, False):
+        db.session.commit()  # a spent free read, or the key's hourly last-use mark
 
     response = jsonify(decision.as_dict())
     response.headers["Cache-Control"] = "private, no-store"

@@ -115,3 +115,29 @@ def test_staff_add_and_remove_a_rule(app, client, auth, world, ask):
     response = auth.post(f"/admin/access/rules/{rule.id}/delete", form_page="/admin/access/rules")
     assert response.status_code == 303
     assert ask("/investigations/story")[1]["reason"] == "open"
+
+
+@pytest.mark.config(METER_FREE_ARTICLES=0)
+def test_a_key_marks_its_use_hourly_and_commits_only_then(app, client, auth, admin, world):
+    from sqlalchemy import event
+
+    key = _create_key(auth)
+    auth.logout()
+    server = app.test_client()
+    commits = []
+
+    def count(conn):
+        commits.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", count)
+    try:
+        for _ in range(3):
+            response = server.get("/api/v1/access?article=x", headers={"X-API-Key": key})
+            assert response.status_code == 200
+    finally:
+        event.remove(engine, "commit", count)
+    assert len(commits) == 1  # the first use is recorded; the next two write nothing
+    with app.app_context():
+        assert db.session.scalar(db.select(ApiKey.last_used_at)) is not None
