@@ -15,6 +15,13 @@ from membership.mail import MailJob
 from membership.perks.models import PerkGrant
 from tests.billing.conftest import join
 
+# Each example replays a year of events through the app: no deadline, and fixtures shared by
+# the examples on purpose (forget_deliveries resets what they change).
+SLOW_EXAMPLES = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+
 
 def final_state(app):
     """What a reader and staff would see: the membership, the ledger, the perk grants."""
@@ -68,11 +75,7 @@ def a_year_of_events(app, auth, stripe_world):
 def test_any_order_and_repetition_gives_the_same_state(app, reader, auth, stripe_world):
     events, expected = a_year_of_events(app, auth, stripe_world)
 
-    @settings(
-        max_examples=12,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(max_examples=12, **SLOW_EXAMPLES)
     @given(
         order=st.permutations(range(len(events))),
         repeats=st.lists(st.integers(min_value=0, max_value=len(events) - 1), max_size=15),
@@ -93,11 +96,7 @@ def test_queued_any_order_repetition_and_worker_timing_gives_the_same_state(
     events, expected = a_year_of_events(app, auth, stripe_world)
     app.config["WEBHOOK_PROCESSING"] = "queued"
 
-    @settings(
-        max_examples=8,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @settings(max_examples=8, **SLOW_EXAMPLES)
     @given(
         order=st.permutations(range(len(events))),
         repeats=st.lists(st.integers(min_value=0, max_value=len(events) - 1), max_size=10),
