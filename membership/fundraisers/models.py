@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Enum,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     String,
     Text,
@@ -39,6 +40,9 @@ class Campaign(db.Model):
         CheckConstraint("goal > 0", name="goal_positive"),
         CheckConstraint("min_amount > 0 AND max_amount >= min_amount", name="amount_bounds"),
         CheckConstraint("ends_at > starts_at", name="dates_ordered"),
+        # Referred to by donations and ledger rows with their currency: on PostgreSQL the
+        # campaign's currency cannot change under a gift, however the two race.
+        UniqueConstraint("id", "currency", name="uq_campaigns_id_currency"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,7 +156,15 @@ class Donation(db.Model):
     """
 
     __tablename__ = "donations"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # A gift is in its campaign's currency (see Campaign.__table_args__).
+        ForeignKeyConstraint(
+            ["campaign_id", "currency"],
+            ["campaigns.id", "campaigns.currency"],
+            name="fk_donations_campaign_currency",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
@@ -181,5 +193,5 @@ class Donation(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    campaign: Mapped[Campaign] = relationship()
+    campaign: Mapped[Campaign] = relationship(foreign_keys=[campaign_id])
     outlet: Mapped[Outlet | None] = relationship()

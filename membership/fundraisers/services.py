@@ -20,6 +20,7 @@ import nh3
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import String, case, cast, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from membership import audit
 from membership.accounts.models import User
@@ -198,8 +199,12 @@ def start_donation(
         locale=(user.locale if user else locale) or "en",
         ref=(gift.ref or "").strip()[:200] or None,
     )
-    db.session.add(donation)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(donation)
+            db.session.flush()
+    except IntegrityError as exc:  # staff changed the campaign's currency a moment ago
+        raise DonationError("changed") from exc
     metadata = {
         "kind": KIND,
         "campaign": campaign.slug,
@@ -982,7 +987,11 @@ def save_campaign(campaign: Campaign | None, data: dict[str, Any], staff: User) 
     campaign.min_amount = minimum
     campaign.max_amount = maximum
     campaign.preset_amounts = preset_list
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # a gift arrived between the check above and this write
+        raise DonationError("currency") from exc
     bump_version(campaign.id)
     audit.record("campaign.saved", "campaign", campaign.id, actor_id=staff.id,
                  slug=campaign.slug, status=campaign.status.value)  # fmt: skip

@@ -145,6 +145,10 @@ def donate(slug: str):
         if str(exc) == "closed":
             flash(_("This fundraiser takes no more gifts."), "error")
             return redirect(url_for("fundraisers.campaign_page", slug=slug), 303)
+        if str(exc) == "changed":
+            flash(_("This fundraiser changed a moment ago. Please check your gift and give again."),
+                  "error")  # fmt: skip
+            return redirect(url_for("fundraisers.campaign_page", slug=slug), 303)
         field, message = ERRORS[str(exc)]
         getattr(form, field).errors = [message(campaign)]
         return _page(campaign, form, 422)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from membership.extensions import db
@@ -41,6 +41,12 @@ class LedgerEntry(db.Model):
             name="amount_sign",
         ),
         Index("ix_ledger_entries_occurred_kind", "occurred_at", "kind"),
+        # A fundraiser's money is in the fundraiser's currency (Campaign.__table_args__).
+        ForeignKeyConstraint(
+            ["campaign_id", "currency"],
+            ["campaigns.id", "campaigns.currency"],
+            name="fk_ledger_entries_campaign_currency",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, update
 
 from membership.accounts.models import Role
 from membership.extensions import db
+from membership.fundraisers import services
 from membership.fundraisers.models import Campaign, Donation
 from tests.factories import make_user
 from tests.fundraisers.conftest import give, give_and_pay, text_of
@@ -63,3 +65,37 @@ def test_currency_may_change_before_any_gift(app, campaign, auth):
     response = _edit(auth, campaign, currency="usd")
     assert response.status_code == 303
     assert _currency(app, campaign) == "usd"
+
+
+@pytest.mark.postgres_only
+def test_the_database_keeps_the_currency_when_a_gift_slips_past_the_check(
+    app, campaign, auth, stripe_world, is_postgres, monkeypatch
+):
+    if not is_postgres:
+        pytest.skip("SQLite runs without foreign-key checks")
+    give(auth, amount="25")
+    _as_staff(app, auth)
+    # The race: the staff form's check ran just before the gift was written.
+    monkeypatch.setattr(services, "has_gifts", lambda campaign_id: False)
+    response = _edit(auth, campaign, currency="usd", title="Renamed")
+    assert response.status_code == 422
+    assert "The currency cannot change once gifts arrived." in response.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.get(Campaign, campaign)
+        assert (row.currency, row.title) == ("eur", "Reporters Together")
+
+
+@pytest.mark.postgres_only
+def test_a_gift_started_as_the_currency_changes_is_refused_not_mixed(app, campaign, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite runs without foreign-key checks")
+    with app.test_request_context():
+        stale = db.session.get(Campaign, campaign)  # the donor's page read it in euros
+        assert stale.currency == "eur"
+        with db.engine.begin() as other:  # meanwhile staff switch it to dollars
+            other.execute(update(Campaign).values(currency="usd"))
+        gift = services.GiftRequest("25", "once", "all", "", "")
+        with pytest.raises(services.DonationError, match="changed"):
+            services.start_donation(stale, gift, None)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(Donation.id))) == 0
