@@ -1,10 +1,11 @@
 """WSGI fast path for the CMS's most frequent question: a signed-in reader asks about an article.
 
 `GET /api/v1/access?article=…[&tag=…]` with a session cookie is answered here, below Flask, when
-the answer needs nothing but two reads: who the session's reader is and which perks they hold
-now, and which perk the article needs. The same queries as the Flask view, against the database
-on every request, so a revoked perk closes the article at once (no cache, nothing kept in the
-process but compiled statements and the secret-derived serializer).
+the answer needs nothing but two facts: who the session's reader is with the perks they hold
+now, and which perk the article needs. On SQLite both come from the database on every question,
+in one round trip. On PostgreSQL they come from this thread's live cache as far as it still
+knows them (membership/access/live.py: kept exact by the database's notifications), else from
+the same round trip. A revoked perk closes the article on the next question either way.
 
 Everything else falls through to Flask unchanged: API keys, Bearer tokens, `perk=`, `lang=`,
 anonymous readers, readers who need the meter (it writes), a session Flask would rewrite
@@ -41,8 +42,7 @@ MAX_TAGS = 20  # the view's bound (membership.access.views.MAX_TAGS)
 # Query parameters that need the view (the others are article, tag, and peek, which only
 # matters to the meter).
 FLASK_ARGS = {"perk", "lang", "member", "email"}
-SESSION_MEMO_SIZE = 4096
-MEMO_SIZE = 4096
+MEMO_SIZE = 4096  # entries of each per-process memo of a pure function
 VARY = "Cookie, Authorization, X-API-Key, Origin"
 
 
@@ -340,7 +340,7 @@ class AccessFastPath:
                 return None
             if not isinstance(data, dict):
                 return None
-            if len(ready["sessions"]) >= SESSION_MEMO_SIZE:
+            if len(ready["sessions"]) >= MEMO_SIZE:
                 ready["sessions"].clear()
             seen = ready["sessions"][raw] = (data, signed.timestamp())
         data, signed_at = seen
