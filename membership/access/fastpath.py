@@ -46,19 +46,8 @@ MEMO_SIZE = 4096  # entries of each per-process memo of a pure function
 VARY = "Cookie, Authorization, X-API-Key, Origin"
 
 
-def login_identifier(environ: dict[str, Any]) -> str:
-    """Flask-Login's session-protection identifier (flask_login.utils._create_identifier)."""
-    address = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR"))
-    if address is not None:
-        address = address.encode("utf-8").split(b",")[0].strip()
-    agent = environ.get("HTTP_USER_AGENT")
-    if agent is not None:
-        agent = agent.encode("utf-8")
-    return hashlib.sha512(f"{address}|{agent}".encode()).hexdigest()
-
-
-def _client(environ: dict[str, Any]) -> tuple:
-    """What login_identifier depends on."""
+def request_client(environ: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """What Flask-Login's identifier depends on: (X-Forwarded-For, REMOTE_ADDR, User-Agent)."""
     return (
         environ.get("HTTP_X_FORWARDED_FOR"),
         environ.get("REMOTE_ADDR"),
@@ -66,15 +55,16 @@ def _client(environ: dict[str, Any]) -> tuple:
     )
 
 
-def _identifier(client: tuple) -> str:
-    """login_identifier of a _client() tuple."""
+def login_identifier(client: tuple[str | None, str | None, str | None]) -> str:
+    """Flask-Login's session-protection identifier (flask_login.utils._create_identifier) of a
+    request_client() tuple."""
     forwarded, address, agent = client
-    environ = {"REMOTE_ADDR": address}
-    if forwarded is not None:
-        environ["HTTP_X_FORWARDED_FOR"] = forwarded
+    address = forwarded if forwarded is not None else address
+    if address is not None:
+        address = address.encode("utf-8").split(b",")[0].strip()
     if agent is not None:
-        environ["HTTP_USER_AGENT"] = agent
-    return login_identifier(environ)
+        agent = agent.encode("utf-8")
+    return hashlib.sha512(f"{address}|{agent}".encode()).hexdigest()
 
 
 def _memo(store: dict, key, compute):
@@ -200,6 +190,9 @@ class AccessFastPath:
         except ready["engine"].dialect.loaded_dbapi.Error:
             log.warning("access fast path: database error, passing to Flask", exc_info=True)
             return None
+        except Exception:  # a bug here must cost speed, never the reader's answer
+            log.exception("access fast path failed; passing to Flask")
+            return None
         if reader is None:
             return None  # signed out elsewhere, deleted: Flask treats them as anonymous
         required = requirement.perk
@@ -317,7 +310,7 @@ class AccessFastPath:
         if "_remember" in data:
             return None  # Flask-Login's remember-me bookkeeping writes cookies
         if ready["protection"] and data.get("_id") != _memo(
-            ready["identifiers"], _client(request.environ), _identifier
+            ready["identifiers"], request_client(request.environ), login_identifier
         ):
             return None  # session protection marks the session non-fresh: a rewrite
         return user_id

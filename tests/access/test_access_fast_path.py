@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask_login.utils import _create_identifier
 
-from membership.access.fastpath import AccessFastPath, login_identifier
+from membership.access.fastpath import AccessFastPath, login_identifier, request_client
 from membership.accounts.models import User, new_session_token
 from membership.extensions import db
 
@@ -146,7 +146,7 @@ def test_the_login_identifier_is_flask_logins(app, headers):
     with app.test_request_context(headers=headers, environ_base={"REMOTE_ADDR": "192.0.2.1"}):
         from flask import request
 
-        assert login_identifier(request.environ) == _create_identifier()
+        assert login_identifier(request_client(request.environ)) == _create_identifier()
 
 
 @pytest.mark.config(ACCESS_LIVE_CACHE=False)  # every question reads (as on SQLite)
@@ -175,3 +175,19 @@ def test_a_database_error_passes_the_question_to_flask_and_the_next_one_reconnec
     second = client.get(URL, query_string={"article": "the-river-report"})
     assert second.get_json()["allowed"] is True
     assert watch.passed == 1  # the fast path answered again, on a fresh connection
+
+
+def test_an_unexpected_error_in_the_fast_path_lets_flask_answer(app, client, member, monkeypatch):
+    from membership.access import services
+
+    client.get(URL, query_string={"article": "warm-up"})
+    watch = Watch(app)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(services, "requirement_in", broken)
+    monkeypatch.setattr(services, "reader_and_requirement", broken)
+    response = client.get(URL, query_string={"article": "the-river-report"})
+    assert response.status_code == 200 and response.get_json()["allowed"] is True
+    assert watch.passed == 1
