@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -41,8 +42,9 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    """Read a non-negative number setting (seconds), naming the setting when it is not one."""
+def _float(env: dict[str, str], name: str, default: float, positive: bool = False) -> float:
+    """Read a finite non-negative (or, with `positive`, above zero) number of seconds, naming
+    the setting when it is not one."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -50,8 +52,9 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if not value >= 0:  # also refuses nan
-        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        more = "more than 0" if positive else "0 or more"
+        raise ConfigError(f"{name} must be a finite number of seconds, {more}, got {raw!r}")
     return value
 
 
@@ -111,7 +114,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         # Webhook events: "queued" (stored and answered; `flask worker` runs them) or "inline"
         # (run in the webhook request, the default).
         "WEBHOOK_PROCESSING": _processing(env),
-        "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.2),
+        "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.2, positive=True),
         "QUEUE_PREFIX": env.get("QUEUE_PREFIX") or "",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 900),

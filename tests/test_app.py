@@ -92,3 +92,17 @@ def test_bad_numbers_in_settings_are_named():
 def test_cookies_are_secure_outside_debug():
     assert from_environment({"SECRET_KEY": "x"})["SESSION_COOKIE_SECURE"] is True
     assert from_environment({"FLASK_DEBUG": "1"})["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("WORKER_POLL_SECONDS", "0"),  # a worker that never pauses would hammer the database
+        ("WORKER_POLL_SECONDS", "inf"),
+        ("FUNDRAISER_PAGE_FRESHNESS", "nan"),
+        ("FUNDRAISER_PAGE_FRESHNESS", "-1"),
+    ],
+)
+def test_durations_must_be_finite_and_in_range(name, raw):
+    with pytest.raises(ConfigError, match=name):
+        from_environment({"SECRET_KEY": "x" * 32, name: raw})
