@@ -86,7 +86,7 @@ def worker(burst: bool) -> None:
     poll = float(app.config.get("WORKER_POLL_SECONDS", 0.2))
     if burst:
         counts = events.run_due()
-        click.echo(f"Stripe events: {_counts(counts)}.")
+        click.echo(f"Stripe events: {counts_line(counts, 'none due')}.")
         if url:
             _mail_worker(app, url, burst=True)
         return
@@ -105,9 +105,9 @@ def worker(burst: bool) -> None:
         thread.join(timeout=30)
 
 
-def _counts(counts: dict[str, int]) -> str:
-    """ "3 processed, 1 failed", or "none due"."""
-    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none due"
+def counts_line(counts: dict[str, int], empty: str) -> str:
+    """ "1 failed, 3 processed" for a summary line, or `empty`."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or empty
 
 
 def _event_loop(app: Flask, poll: float, stop: threading.Event) -> None:

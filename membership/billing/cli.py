@@ -11,7 +11,7 @@ from sqlalchemy import select
 from membership.billing import events, reconcile, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import StripeEvent
-from membership.cli import fail, stripe_cli
+from membership.cli import counts_line, fail, stripe_cli
 from membership.extensions import db
 
 
@@ -96,7 +96,7 @@ def process_pending(older_than: int) -> None:
     for event_id in _bar(waiting, "Events"):
         outcome = events.process_now(event_id)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    done = counts_line(counts, "nothing to do")
     click.echo(f"Processed {len(waiting)} waiting events: {done}.")
     if counts.get("failed"):
         sys.exit(1)
