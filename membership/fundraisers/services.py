@@ -357,7 +357,12 @@ def record_invoice(
     if invoice.status != "paid" or invoice.amount_paid <= 0:
         return False
     donation = donation or _donation_for(invoice.subscription_metadata)
-    if donation is None or invoice.currency != donation.currency:
+    if donation is None:
+        return False
+    if invoice.currency != donation.currency:
+        log.error(
+            "invoice %s in %s for a %s campaign", invoice.id, invoice.currency, donation.currency
+        )
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.active
