@@ -58,8 +58,8 @@ def invoice_paid(event: dict) -> None:
     invoice = Invoice.from_stripe(data_object(event))
     if not invoice.subscription_id or not services.is_membership_invoice(invoice):
         return
-    services.record_invoice(invoice)
     membership = services.membership_for(invoice.subscription_id)
+    services.record_invoice(invoice, membership=membership)
     # A renewal of an active membership changes nothing else (its period moves with
     # customer.subscription.updated); a past-due one recovers now.
     if membership is not None and membership.status not in ("active", "trialing"):

@@ -403,7 +403,9 @@ def is_membership_invoice(invoice: Invoice) -> bool:
     return invoice.subscription_metadata.get("kind", KIND) == KIND
 
 
-def record_invoice(invoice: Invoice, payment_intent_id: str | None = None) -> bool:
+def record_invoice(
+    invoice: Invoice, payment_intent_id: str | None = None, membership: Membership | None = None
+) -> bool:
     """Add a paid membership invoice to the ledger (once); True when the row is new.
 
     The payment intent that paid it is only needed to match a later refund, so it is looked up
@@ -413,7 +415,7 @@ def record_invoice(invoice: Invoice, payment_intent_id: str | None = None) -> bo
         return False
     if not is_membership_invoice(invoice):
         return False
-    membership = membership_for(invoice.subscription_id)
+    membership = membership or membership_for(invoice.subscription_id)
     if membership is None:
         membership = sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
         if membership is None:
