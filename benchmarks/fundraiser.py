@@ -46,7 +46,7 @@ def _seed(env: dict[str, str]) -> bytes:
     from membership.accounts.models import Role, User
     from membership.config import from_environment
     from membership.extensions import db
-    from membership.fundraisers import services
+    from membership.fundraisers import editing, totals
     from membership.fundraisers.models import Campaign, CampaignStatus, Milestone, Outlet
     from membership.timeutil import utcnow
 
@@ -71,11 +71,11 @@ def _seed(env: dict[str, str]) -> bytes:
         db.session.expire(campaign)
         for n in range(300):
             outlet = campaign.outlets[n % 4] if n % 4 < 3 else None
-            services.record_offline_gift(campaign, 500 + 37 * n, staff, outlet=outlet,
+            editing.record_offline_gift(campaign, 500 + 37 * n, staff, outlet=outlet,
                                          public_name=f"Donor {n}" if n % 2 else "",
                                          message="Thank you!" if n % 3 == 0 else "")  # fmt: skip
         db.session.commit()
-        body = services.snapshot(SLUG).body
+        body = totals.snapshot(SLUG).body
         db.engine.dispose()
     return body
 
@@ -112,13 +112,13 @@ def _latency(env: dict[str, str], port: int, sandbox) -> float:
     from membership import create_app
     from membership.config import SANDBOX_WEBHOOK_SECRET, from_environment
     from membership.extensions import db
-    from membership.fundraisers import services
+    from membership.fundraisers import campaigns, giving
 
     app = create_app(from_environment(env))
     with app.app_context():
-        campaign = services.campaign_by_slug(SLUG)
-        gift = services.GiftRequest("42.17", "once", "all", "Timer", "")
-        _, url = services.start_donation(campaign, gift, None)
+        campaign = campaigns.campaign_by_slug(SLUG)
+        gift = giving.GiftRequest("42.17", "once", "all", "Timer", "")
+        _, url = giving.start_donation(campaign, gift, None)
         db.session.commit()
         db.engine.dispose()
     session_id = url.rsplit("/", 1)[-1]

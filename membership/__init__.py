@@ -124,7 +124,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount every page and API."""
     from membership.access import register as register_access
     from membership.accounts.views import bp as accounts_bp
-    from membership.admin.views import bp as admin_bp
+    from membership.admin import register as register_admin
     from membership.billing import handlers  # noqa: F401 - registers the webhook handlers
     from membership.billing.views import bp as billing_bp
     from membership.billing.webhooks import bp as webhooks_bp
@@ -138,12 +138,12 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(gifts_bp)
     app.register_blueprint(webhooks_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    register_access(app)  # article access: API, admin pages, demo page
+    register_access(app)  # article access: API, demo page
 
     from membership.fundraisers import register as register_fundraisers
 
-    register_fundraisers(app)  # collective fundraiser: pages, progress API, staff pages
+    register_fundraisers(app)  # collective fundraiser: pages, progress API
+    register_admin(app)  # the staff area, the fundraiser's and access rules' pages included
 
 
 def register_commands(app: Flask) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from membership.accounts.forms import EmptyForm
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import editing, totals
+from membership.fundraisers.campaigns import DonationError
 from membership.fundraisers.forms import (
     CampaignForm,
     MilestoneForm,
@@ -69,7 +70,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def _campaign_data(form: CampaignForm) -> dict:
-    """The form's values for services.save_campaign."""
+    """The form's values for editing.save_campaign."""
     return {
         "title": form.title.data,
         "slug": form.slug.data,
@@ -91,8 +92,8 @@ def index():
     form = CampaignForm()
     if form.validate_on_submit():
         try:
-            campaign = services.save_campaign(None, _campaign_data(form), current_user)
-        except services.DonationError as exc:
+            campaign = editing.save_campaign(None, _campaign_data(form), current_user)
+        except DonationError as exc:
             db.session.rollback()
             flash(PROBLEMS.get(str(exc), PROBLEMS["amount"])(), "error")
         else:
@@ -151,7 +152,7 @@ def _show(campaign: Campaign, forms: dict, status: int = 200):
         "admin/fundraisers/campaign.html",
         campaign=campaign,
         donations=donations,
-        figures=services.snapshot(campaign.slug).figures,
+        figures=totals.snapshot(campaign.slug).figures,
         **forms,
     ), status
 
@@ -165,8 +166,8 @@ def campaign(campaign_id: int):
     if edit.is_submitted():
         if edit.validate():
             try:
-                services.save_campaign(campaign, _campaign_data(edit), current_user)
-            except services.DonationError as exc:
+                editing.save_campaign(campaign, _campaign_data(edit), current_user)
+            except DonationError as exc:
                 db.session.rollback()
                 message = PROBLEMS.get(str(exc), PROBLEMS["amount"])()
                 flash(message, "error")
@@ -196,7 +197,7 @@ def _failed(campaign_id: int, code: str):
 
 
 def _outlet_data(form: OutletForm) -> dict:
-    """The form's values for services.save_outlet."""
+    """The form's values for editing.save_outlet."""
     return {name: getattr(form, name).data for name in
             ("slug", "name", "url", "logo_url", "blurb", "goal", "position")}  # fmt: skip
 
@@ -221,8 +222,8 @@ def outlet(campaign_id: int, outlet_id: int | None):
                 flash(_("%(field)s: %(error)s", field=field.label.text, error=error), "error")
         return redirect(url_for(".campaign", campaign_id=campaign_id), 303)
     try:
-        services.save_outlet(campaign, existing, _outlet_data(form), current_user)
-    except services.DonationError as exc:
+        editing.save_outlet(campaign, existing, _outlet_data(form), current_user)
+    except DonationError as exc:
         return _failed(campaign_id, str(exc))
     return _done(campaign_id, _("Newsroom saved."))
 
@@ -235,10 +236,10 @@ def milestone(campaign_id: int):
     if not form.validate_on_submit():
         return _failed(campaign_id, "amount")
     try:
-        services.add_milestone(
+        editing.add_milestone(
             campaign, form.amount.data, form.title.data, form.description.data, current_user
         )
-    except services.DonationError as exc:
+    except DonationError as exc:
         return _failed(campaign_id, str(exc))
     return _done(campaign_id, _("Milestone added."))
 
@@ -252,11 +253,11 @@ def reward(campaign_id: int):
     if not form.validate_on_submit():
         return _failed(campaign_id, "amount")
     try:
-        services.add_reward_tier(
+        editing.add_reward_tier(
             campaign, form.minimum.data, form.perk.data, form.months.data, form.title.data,
             current_user,
         )  # fmt: skip
-    except services.DonationError as exc:
+    except DonationError as exc:
         return _failed(campaign_id, str(exc))
     return _done(campaign_id, _("Reward added."))
 
@@ -270,7 +271,7 @@ def delete_item(campaign_id: int, kind: str, item_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.remove(item, current_user)
+    editing.remove(item, current_user)
     return _done(campaign_id, _("Removed."))
 
 
@@ -287,8 +288,8 @@ def offline_gift(campaign_id: int):
     outlet = next((o for o in campaign.outlets if o.slug == form.outlet.data), None)
     received = form.received_on.data
     try:
-        amount = services.parse_amount(form.amount.data, campaign.currency)
-        services.record_offline_gift(
+        amount = editing.parse_amount(form.amount.data, campaign.currency)
+        editing.record_offline_gift(
             campaign,
             amount,
             current_user,
@@ -299,7 +300,7 @@ def offline_gift(campaign_id: int):
             message=form.message.data or "",
             note=form.note.data or "",
         )
-    except services.DonationError as exc:
+    except DonationError as exc:
         return _failed(campaign_id, str(exc))
     return _done(campaign_id, _("Offline gift recorded."))
 
@@ -312,7 +313,7 @@ def moderate(donation_id: int, action: str):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.set_hidden(donation, action == "hide", current_user)
+    editing.set_hidden(donation, action == "hide", current_user)
     return _done(
         donation.campaign_id,
         _("Hidden from the wall.") if action == "hide" else _("Shown on the wall."),

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, select
 from membership.accounts.models import Role, User
 from membership.billing.models import Membership, Plan, StripeEvent
 from membership.extensions import db
-from membership.fundraisers import services as fundraisers
+from membership.fundraisers import totals
 from membership.fundraisers.models import Campaign, Donation, DonationStatus, Outlet
 from membership.ledger.models import EntryKind, LedgerEntry
 from membership.timeutil import utcnow
@@ -556,11 +556,11 @@ class FundraiserTotals:
 
 def _outlet_backers(campaign_id: int, *criteria) -> dict[int, int]:
     """Per outlet: distinct donors whose gifts to it, or to all outlets, net above zero."""
-    net = fundraisers.net_donations(campaign_id, *criteria)
+    net = totals.net_donations(campaign_id, *criteria)
     target = or_(Donation.outlet_id.is_(None), Donation.outlet_id == Outlet.id)
     return dict(
         db.session.execute(
-            select(Outlet.id, func.count(func.distinct(fundraisers.donor_key())))
+            select(Outlet.id, func.count(func.distinct(totals.donor_key())))
             .join(Donation, and_(Donation.campaign_id == Outlet.campaign_id, target))
             .where(Outlet.campaign_id == campaign_id, Donation.id.in_(net))
             .group_by(Outlet.id)
@@ -592,8 +592,8 @@ def fundraiser_totals(period: Period) -> list[FundraiserTotals]:
             .group_by(LedgerEntry.kind)
         ).all():
             total.add(kind, amount)
-        total.backers = fundraisers.backers(campaign.id, in_period)
-        shares = fundraisers.split_shares(
+        total.backers = totals.backers(campaign.id, in_period)
+        shares = totals.split_shares(
             campaign.id, [o.id for o in outlets], in_period, key=LedgerEntry.kind
         )
         backers = _outlet_backers(campaign.id, in_period)

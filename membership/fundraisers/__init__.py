@@ -6,12 +6,15 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Mount the campaign pages, the progress API and the staff pages; wire the webhook handlers."""
-    from membership.admin import fundraiser_views
-    from membership.fundraisers import (  # noqa: F401 - handlers register
+    """Mount the campaign pages and the progress API; wire the webhook and ledger hooks.
+
+    The staff pages live in membership/admin (fundraiser_views), mounted by the admin package."""
+    from membership.fundraisers import (  # noqa: F401 - handlers and ledger hooks register
         api,
+        giving,
         handlers,
         page_fastpath,
+        totals,
         views,
     )
     from membership.money import to_major
@@ -20,6 +23,5 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
-    app.register_blueprint(fundraiser_views.bp, url_prefix="/admin/fundraisers")
     api.init_app(app)
     page_fastpath.init_app(app)  # outermost: the anonymous campaign page's micro-cache

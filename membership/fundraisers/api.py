@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.http import parse_etags
 
 from membership.errors import render_error
-from membership.fundraisers import services
+from membership.fundraisers import totals
 
 bp = Blueprint("fundraisers_api", __name__)
 
@@ -35,7 +35,7 @@ def _cors(response):
 @bp.get("/fundraisers/<slug>/progress")
 def progress(slug: str):
     """Raised, goal, backers, percent, end and each outlet's share; strong ETag, 304 on a match."""
-    snap = services.snapshot(slug)
+    snap = totals.snapshot(slug)
     if snap is None or snap.status == "draft":
         response, status = render_error(404, _("No such fundraiser."))
         response.headers["Cache-Control"] = "no-store"
@@ -68,12 +68,12 @@ class ProgressFastPath:
             and path.endswith(SUFFIX)
         ):
             freshness = float(self.app.config.get("FUNDRAISER_PROGRESS_FRESHNESS", 0.5))
-            snap = services.fresh_snapshot(path[len(PREFIX) : -len(SUFFIX)], freshness)
+            snap = totals.fresh_snapshot(path[len(PREFIX) : -len(SUFFIX)], freshness)
             if snap is not None and snap.status != "draft":
                 return self._answer(snap, environ, start_response)
         return self.wsgi_app(environ, start_response)
 
-    def _answer(self, snap: services.Snapshot, environ, start_response):
+    def _answer(self, snap: totals.Snapshot, environ, start_response):
         """The view's answer, built from the snapshot."""
         headers = [
             *CORS_HEADERS,

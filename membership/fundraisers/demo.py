@@ -11,7 +11,7 @@ from sqlalchemy import select
 from membership.accounts.models import Role, User
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import editing, giving
 from membership.fundraisers.models import Campaign, CampaignStatus, Milestone, Outlet, RewardTier
 from membership.perks.models import Perk
 from membership.timeutil import utcnow
@@ -86,11 +86,11 @@ def seed_fundraiser(summary, members: int, echo) -> None:
     offline = 0
     if staff is not None:
         outlets = {o.slug: o for o in campaign.outlets}
-        services.record_offline_gift(campaign, 20_000, staff, outlet=outlets["mountain-post"],
+        editing.record_offline_gift(campaign, 20_000, staff, outlet=outlets["mountain-post"],
                                      public_name="Highland Teachers' Union",
                                      message="Bank transfer from our members.",
                                      note="demo transfer")  # fmt: skip
-        services.record_offline_gift(campaign, 7_500, staff, note="demo cash at the town fair")
+        editing.record_offline_gift(campaign, 7_500, staff, note="demo cash at the town fair")
         offline = 2
     online = _sandbox_gifts(campaign, echo)
     summary.parts.append(f"1 live fundraiser ({online} online gifts, {offline} bank transfers)")
@@ -107,12 +107,12 @@ def _sandbox_gifts(campaign: Campaign, echo) -> int:
         return 0
     made = 0
     for amount, frequency, outlet, name, message, email in SANDBOX_GIFTS:
-        gift = services.GiftRequest(amount, frequency, outlet, name, message)
+        gift = giving.GiftRequest(amount, frequency, outlet, name, message)
         try:
-            _, url = services.start_donation(campaign, gift, None)
+            _, url = giving.start_donation(campaign, gift, None)
             session_id = url.rstrip("/").rsplit("/", 1)[-1]
             _sandbox_control(f"/_sandbox/checkout/sessions/{session_id}/complete", {"email": email})
-            services.sync_checkout(gateway.retrieve_checkout_session(session_id))
+            giving.sync_checkout(gateway.retrieve_checkout_session(session_id))
             made += 1
         except (gateway.PaymentProviderError, OSError, KeyError, ValueError) as exc:
             log.warning("demo gift skipped: %s", exc)

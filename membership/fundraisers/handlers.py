@@ -7,8 +7,8 @@ from __future__ import annotations
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession, Invoice, PaymentIntent
-from membership.fundraisers import services
-from membership.fundraisers.services import KIND
+from membership.fundraisers import giving
+from membership.fundraisers.campaigns import KIND
 
 
 @on("checkout.session.completed", "checkout.session.async_payment_succeeded")
@@ -17,7 +17,7 @@ def donation_checkout_completed(event: dict) -> None:
     session = CheckoutSession.from_stripe(data_object(event))
     if session.metadata.get("kind") != KIND:
         return
-    services.sync_checkout(gateway.retrieve_checkout_session(session.id))
+    giving.sync_checkout(gateway.retrieve_checkout_session(session.id))
 
 
 @on("payment_intent.succeeded")
@@ -26,7 +26,7 @@ def donation_payment_succeeded(event: dict) -> None:
     intent = PaymentIntent.from_stripe(data_object(event))
     if intent.metadata.get("kind") != KIND:
         return
-    services.record_payment(gateway.retrieve_payment_intent(intent.id))
+    giving.record_payment(gateway.retrieve_payment_intent(intent.id))
 
 
 @on("invoice.paid")
@@ -35,7 +35,7 @@ def donation_invoice_paid(event: dict) -> None:
     invoice = Invoice.from_stripe(data_object(event))
     if invoice.subscription_metadata.get("kind") != KIND:
         return
-    services.record_invoice(invoice)
+    giving.record_invoice(invoice)
 
 
 @on("customer.subscription.updated", "customer.subscription.deleted")
@@ -44,4 +44,4 @@ def donation_subscription_changed(event: dict) -> None:
     obj = data_object(event)
     if (obj.get("metadata") or {}).get("kind") != KIND:
         return
-    services.sync_donation_subscription(gateway.retrieve_subscription(obj["id"]))
+    giving.sync_donation_subscription(gateway.retrieve_subscription(obj["id"]))

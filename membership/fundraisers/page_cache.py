@@ -26,7 +26,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import campaigns, totals
 from membership.fundraisers.models import Campaign
 from membership.money import format_money, to_major
 
@@ -122,8 +122,8 @@ def anonymous_page(
     render: Callable[[Campaign, PageParts, bool, bool], str],
 ) -> str:
     """The whole anonymous GET page, cached as one string per key and rendered on a miss."""
-    days_left = services.days_left(row)
-    is_open, has_ended = services.is_open(row), services.has_ended(row)
+    days_left = campaigns.days_left(row)
+    is_open, has_ended = campaigns.is_open(row), campaigns.has_ended(row)
     key = _key(row, days_left, is_open, has_ended)
     store = cache()
     entry = store.entries.get(key)
@@ -132,8 +132,8 @@ def anonymous_page(
         if cached is not None and cached[0] == entry[0]:
             return cached[1]
     campaign = load()  # the full row, at least as new as `row`: key and clock from it
-    days_left = services.days_left(campaign)
-    is_open, has_ended = services.is_open(campaign), services.has_ended(campaign)
+    days_left = campaigns.days_left(campaign)
+    is_open, has_ended = campaigns.is_open(campaign), campaigns.has_ended(campaign)
     key, built_at, page_parts = _entry(campaign, days_left, is_open, has_ended)
     html = render(campaign, page_parts, is_open, has_ended)
     with store.lock:
@@ -152,7 +152,7 @@ def _page_key(key: tuple, page_parts: PageParts, outlet: str) -> tuple:
 
 def _build(campaign: Campaign, days_left: int, has_ended: bool) -> PageParts:
     """Render the parts (figures at least as new as the campaign row's version)."""
-    figures = services.snapshot(campaign.slug, min_version=campaign.totals_version).figures
+    figures = totals.snapshot(campaign.slug, min_version=campaign.totals_version).figures
     context = {
         "campaign": campaign,
         "figures": figures,
@@ -162,15 +162,15 @@ def _build(campaign: Campaign, days_left: int, has_ended: bool) -> PageParts:
     currency = campaign.currency
     return PageParts(
         top=Markup(render_template("fundraisers/_campaign_top.html", **context)),  # noqa: S704
-        story=services.render_story(campaign.story),
+        story=campaigns.render_story(campaign.story),
         bottom=Markup(  # noqa: S704 - rendered by Jinja with autoescape
             render_template(
-                "fundraisers/_campaign_bottom.html", wall=services.wall(campaign.id), **context
+                "fundraisers/_campaign_bottom.html", wall=campaigns.wall(campaign.id), **context
             )
         ),
         presets=tuple(
             (str(to_major(amount, currency)), format_money(amount, currency))
-            for amount in services.presets(campaign)
+            for amount in campaigns.presets(campaign)
         ),
         amount_hint=_(
             "From %(min)s to %(max)s. Leave empty to use the amount chosen above.",

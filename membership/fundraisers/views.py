@@ -22,9 +22,10 @@ from flask_login import current_user
 from membership.accounts import sections
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import csrf, db, limiter
-from membership.fundraisers import page_cache, page_fastpath, services
+from membership.fundraisers import campaigns, giving, page_cache, page_fastpath, totals
 from membership.fundraisers.forms import DonateForm
 from membership.fundraisers.models import Campaign, CampaignStatus, Donation
+from membership.money import format_money
 from membership.security import allow_framing
 
 bp = Blueprint("fundraisers", __name__)
@@ -34,10 +35,10 @@ log = logging.getLogger(__name__)
 ERRORS = {
     "amount": ("amount", lambda c: _("Enter an amount, such as 25 or 12.50.")),
     "minimum": ("amount", lambda c: _("The smallest gift is %(amount)s.",
-                                      amount=services.format_money(c.min_amount, c.currency))),
+                                      amount=format_money(c.min_amount, c.currency))),
     "maximum": ("amount", lambda c: _("The largest gift online is %(amount)s. For more, please "
                                       "write to us.",
-                                      amount=services.format_money(c.max_amount, c.currency))),
+                                      amount=format_money(c.max_amount, c.currency))),
     "frequency": ("frequency", lambda c: _("Choose once or monthly.")),
     "outlet": ("outlet", lambda c: _("Choose one of the newsrooms, or all of them.")),
     "public_name": ("public_name", lambda c: _("Keep the name under 80 characters.")),
@@ -65,7 +66,7 @@ def _donate_form(**values) -> DonateForm:
 
 def _visible_campaign(slug: str) -> Campaign:
     """The campaign, or 404 (drafts are staff only)."""
-    campaign = services.campaign_by_slug(slug)
+    campaign = campaigns.campaign_by_slug(slug)
     if campaign is None or (campaign.status == CampaignStatus.draft and not _is_staff()):
         abort(404)
     return campaign
@@ -85,9 +86,9 @@ def _render(
 
 def _page(campaign: Campaign, form: DonateForm, status: int = 200):
     """The campaign page with this form's values and errors."""
-    days_left = services.days_left(campaign)
-    is_open = services.is_open(campaign)
-    has_ended = services.has_ended(campaign)
+    days_left = campaigns.days_left(campaign)
+    is_open = campaigns.is_open(campaign)
+    has_ended = campaigns.has_ended(campaign)
     parts = page_cache.parts(campaign, days_left, is_open, has_ended)
     return _render(campaign, form, parts, is_open, has_ended), status
 
@@ -129,7 +130,7 @@ def donate(slug: str):
         if "csrf_token" in form.errors:
             abort(400)
         return _page(campaign, form, 422)
-    gift = services.GiftRequest(
+    gift = giving.GiftRequest(
         amount=(form.amount.data or "").strip() or (form.preset.data or "").strip(),
         frequency=form.frequency.data or "once",
         outlet=form.outlet.data or "",
@@ -139,8 +140,8 @@ def donate(slug: str):
     )
     user = current_user if current_user.is_authenticated else None
     try:
-        url = services.start_donation(campaign, gift, user, str(get_locale() or "en"))[1]
-    except services.DonationError as exc:
+        url = giving.start_donation(campaign, gift, user, str(get_locale() or "en"))[1]
+    except campaigns.DonationError as exc:
         db.session.rollback()
         if str(exc) == "closed":
             flash(_("This fundraiser takes no more gifts."), "error")
@@ -179,22 +180,22 @@ def thanks(slug: str):
 @allow_framing
 def embed(slug: str):
     """The progress widget other sites may frame."""
-    campaign = services.campaign_by_slug(slug)
+    campaign = campaigns.campaign_by_slug(slug)
     if campaign is None or campaign.status == CampaignStatus.draft:
         abort(404)
-    snap = services.snapshot(slug)
+    snap = totals.snapshot(slug)
     return render_template(
         "fundraisers/embed.html",
         campaign=campaign,
         figures=snap.figures,
-        days_left=services.days_left(campaign),
-        has_ended=services.has_ended(campaign),
+        days_left=campaigns.days_left(campaign),
+        has_ended=campaigns.has_ended(campaign),
     )
 
 
 def account_section(user) -> dict:
     """The donations part of the account page."""
-    return {"donations": services.donations_of(user.id)}
+    return {"donations": campaigns.donations_of(user.id)}
 
 
 sections.register("fundraisers/_account_donations.html", account_section)

@@ -15,7 +15,7 @@ def index():
     """Plans, perks and the live fundraiser."""
     from membership.billing.forms import CheckoutForm
     from membership.billing.views import active_plans
-    from membership.fundraisers.services import teaser
+    from membership.fundraisers.campaigns import teaser
 
     return render_template(
         "main/index.html",

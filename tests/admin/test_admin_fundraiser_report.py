@@ -9,7 +9,7 @@ import pytest
 
 from membership.admin import reports
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import totals
 from membership.fundraisers.models import Campaign, CampaignStatus, Donation, Frequency, Outlet
 from membership.ledger.models import EntryKind
 from tests.admin.conftest import add_entry, at
@@ -101,7 +101,7 @@ def test_outlet_shares_unchanged_by_the_refactor(app, drive):
     with app.app_context():
         campaign = db.session.get(Campaign, drive)
         ids = [o.id for o in campaign.outlets]
-        assert list(services.outlet_shares(drive, ids).values()) == [701, 700, 3699]
+        assert list(totals.outlet_shares(drive, ids).values()) == [701, 700, 3699]
 
 
 def test_report_page_and_csv(app, client, drive, staff):

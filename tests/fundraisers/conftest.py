@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from membership.billing.demo import seed_catalogue
 from membership.demo import Summary
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import totals
 from membership.fundraisers.models import (
     Campaign,
     CampaignStatus,
@@ -77,13 +77,13 @@ def campaign(app):
     """A live campaign (goal €10,000, gifts €5 to €5,000), the demo perks, a fresh memo."""
     app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 0
     app.config["FUNDRAISER_PAGE_FRESHNESS"] = 0  # tests of the micro-cache turn it on
-    services.MEMO.clear()
+    totals.MEMO.clear()
     with app.app_context():
         seed_catalogue(Summary(), 0, print)
         db.session.commit()
         campaign_id = make_campaign()
     yield campaign_id
-    services.MEMO.clear()
+    totals.MEMO.clear()
 
 
 def give(auth, amount="25", frequency="once", outlet="all", public_name="", message="",

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from membership.fundraisers import services
+from membership.fundraisers import campaigns, editing, totals
 from tests.fundraisers.conftest import SLUG, give_and_pay, progress
 
 URL = f"/api/v1/fundraisers/{SLUG}/progress"
@@ -28,7 +28,7 @@ def test_progress_fast_path_answers_like_the_view(app, campaign, client, monkeyp
     def no_flask(slug):
         raise AssertionError("the fast path should have answered")
 
-    monkeypatch.setattr(services, "snapshot", no_flask)
+    monkeypatch.setattr(totals, "snapshot", no_flask)
     fast = client.get(URL)
     fast_304 = client.get(URL, headers={"If-None-Match": slow.headers["ETag"]})
     assert fast.status_code == 200 and fast.data == slow.data
@@ -67,9 +67,9 @@ def test_drafts_are_never_served_from_the_memo(app, campaign, client):
     assert progress(client)["slug"] == SLUG
     with app.app_context():
         db.session.get(Campaign, campaign).status = CampaignStatus.draft
-        services.bump_version(campaign)
+        totals.bump_version(campaign)
         db.session.commit()
-    services.MEMO.clear()
+    totals.MEMO.clear()
     assert client.get(URL).status_code == 404
     assert client.get(URL).status_code == 404
 
@@ -83,7 +83,7 @@ def test_page_parts_are_reused_while_the_version_stands(app, campaign, client, m
     from membership.fundraisers import page_cache
 
     first = client.get(PAGE).get_data(as_text=True)
-    monkeypatch.setattr(services, "wall", lambda *a, **k: pytest.fail("parts were rebuilt"))
+    monkeypatch.setattr(campaigns, "wall", lambda *a, **k: pytest.fail("parts were rebuilt"))
     assert client.get(PAGE).get_data(as_text=True) == first
     with app.app_context():
         assert len([key for key in page_cache.cache().entries if key[0] != "page"]) == 1
@@ -110,10 +110,10 @@ def test_staff_edits_show_on_the_next_page_view(app, campaign, client):
         outlet = db.session.scalar(db.select(Outlet).where(Outlet.slug == "river-daily"))
         data = {"slug": outlet.slug, "name": "River Weekly", "url": outlet.url,
                 "logo_url": "", "blurb": outlet.blurb, "goal": "", "position": 1}  # fmt: skip
-        services.save_outlet(row, outlet, data, staff)
+        editing.save_outlet(row, outlet, data, staff)
         perk = db.session.scalar(db.select(Perk).where(Perk.slug == "ad-free"))
-        services.add_reward_tier(row, "100", perk.id, 3, "Ad-free")
-        services.add_milestone(row, "15000", "A photo desk", "")
+        editing.add_reward_tier(row, "100", perk.id, 3, "Ad-free")
+        editing.add_milestone(row, "15000", "A photo desk", "")
         db.session.commit()
     html = client.get(PAGE).get_data(as_text=True)
     assert "River Weekly" in html and "A photo desk" in html
@@ -234,7 +234,7 @@ def test_the_whole_page_follows_the_version_and_the_bound(app, campaign, client,
     client.get(PAGE)
     with app.app_context():
         db.session.get(Campaign, campaign).title = "Reporters United"
-        services.bump_version(campaign)
+        totals.bump_version(campaign)
         db.session.commit()
     assert "Reporters United" in client.get(PAGE).get_data(as_text=True)
     app.config["FUNDRAISER_PAGE_CACHE_SECONDS"] = 0
@@ -256,6 +256,6 @@ def test_anonymous_readers_get_404_for_drafts_and_unknown_slugs(app, campaign, c
     assert client.get("/fundraisers/no-such-campaign").status_code == 404
     with app.app_context():
         db.session.get(Campaign, campaign).status = CampaignStatus.draft
-        services.bump_version(campaign)
+        totals.bump_version(campaign)
         db.session.commit()
     assert client.get(PAGE).status_code == 404

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from membership.config import SANDBOX_WEBHOOK_SECRET
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import giving
 from membership.fundraisers.models import Campaign
 from tests.fundraisers.conftest import OUTLETS, ledger_sum, progress
 
@@ -47,8 +47,8 @@ def test_concurrent_shuffled_duplicated_webhooks_end_at_the_exact_sum(
         for n in range(GIFTS):
             cents = rng.randint(500, 20_000)
             outlet = rng.choice(["all", "all", *OUTLETS])
-            gift = services.GiftRequest(f"{cents / 100:.2f}", "once", outlet, f"Donor {n}", "")
-            _, url = services.start_donation(c, gift, None)
+            gift = giving.GiftRequest(f"{cents / 100:.2f}", "once", outlet, f"Donor {n}", "")
+            _, url = giving.start_donation(c, gift, None)
             db.session.commit()
             stripe_world.pay(url, email=f"donor{n}@example.org")
             expected_total += cents

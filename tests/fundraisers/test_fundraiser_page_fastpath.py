@@ -8,7 +8,7 @@ import time
 import pytest
 
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import campaigns
 from membership.fundraisers.models import CampaignStatus
 from tests.fundraisers.conftest import SLUG, give_and_pay
 
@@ -95,7 +95,7 @@ def test_drafts_are_never_cached_for_anonymous_visitors(app, fast_path, flask_ca
     from tests.factories import make_user
 
     with app.app_context():
-        services.campaign_by_slug(SLUG).status = CampaignStatus.draft
+        campaigns.campaign_by_slug(SLUG).status = CampaignStatus.draft
         make_user(email="staff@example.org", role=Role.staff)
         db.session.commit()
     assert app.test_client().get(PAGE).status_code == 404

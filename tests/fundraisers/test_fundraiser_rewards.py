@@ -12,7 +12,7 @@ from membership.billing import events
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import StripeEvent
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import rewards
 from membership.fundraisers.models import RewardTier
 from membership.gifts.services import add_months
 from membership.ledger.models import LedgerEntry
@@ -84,7 +84,7 @@ def test_a_full_refund_ends_the_reward_once(app, campaign, auth, stripe_world):
     [(slug, starts, ends, revoked, reason)] = _grants(app, user_id)
     assert slug == PERK and ends == add_months(starts, 6)  # the grant stays, as it was made
     assert revoked is not None and starts <= revoked <= utcnow()
-    assert reason == services.REWARD_ENDED
+    assert reason == rewards.REWARD_ENDED
     _replay_everything(app, stripe_world)
     assert _grants(app, user_id) == [(slug, starts, ends, revoked, reason)]
     assert _ended_audits(app) == 1
@@ -107,7 +107,7 @@ def test_a_refund_before_the_payment_events_still_ends_the_reward(
     stripe_world.deliver(payment_events)
     assert PERK not in _perks(app, user_id)
     [(_slug, _starts, _ends, revoked, reason)] = _grants(app, user_id)
-    assert revoked is not None and reason == services.REWARD_ENDED
+    assert revoked is not None and reason == rewards.REWARD_ENDED
 
 
 def test_a_partial_refund_ends_the_reward_only_below_the_minimum(app, campaign, auth, stripe_world):
@@ -166,6 +166,6 @@ def test_a_gift_that_still_reaches_a_lower_tier_keeps_the_perk_for_that_tier(
     stripe_world.deliver()
     [(_slug, starts, ends, revoked, reason)] = _grants(app, user_id)
     assert ends == add_months(starts, 6) and revoked == add_months(starts, 2)
-    assert reason == services.REWARD_ENDED
+    assert reason == rewards.REWARD_ENDED
     assert PERK in _perks(app, user_id)
     assert PERK not in _perks(app, user_id, add_months(starts, 2) + timedelta(seconds=1))

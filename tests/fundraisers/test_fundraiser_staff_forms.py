@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from membership.accounts.models import Role
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import campaigns, editing, giving
 from membership.fundraisers.models import Campaign, Donation
 from tests.factories import make_user
 from tests.fundraisers.conftest import give, give_and_pay, text_of
@@ -76,7 +76,7 @@ def test_the_database_keeps_the_currency_when_a_gift_slips_past_the_check(
     give(auth, amount="25")
     _as_staff(app, auth)
     # The race: the staff form's check ran just before the gift was written.
-    monkeypatch.setattr(services, "has_gifts", lambda campaign_id: False)
+    monkeypatch.setattr(editing, "has_gifts", lambda campaign_id: False)
     response = _edit(auth, campaign, currency="usd", title="Renamed")
     assert response.status_code == 422
     assert "The currency cannot change once gifts arrived." in response.get_data(as_text=True)
@@ -94,8 +94,8 @@ def test_a_gift_started_as_the_currency_changes_is_refused_not_mixed(app, campai
         assert stale.currency == "eur"
         with db.engine.begin() as other:  # meanwhile staff switch it to dollars
             other.execute(update(Campaign).values(currency="usd"))
-        gift = services.GiftRequest("25", "once", "all", "", "")
-        with pytest.raises(services.DonationError, match="changed"):
-            services.start_donation(stale, gift, None)
+        gift = giving.GiftRequest("25", "once", "all", "", "")
+        with pytest.raises(campaigns.DonationError, match="changed"):
+            giving.start_donation(stale, gift, None)
         db.session.rollback()
         assert db.session.scalar(select(func.count(Donation.id))) == 0

@@ -9,10 +9,12 @@ from membership.accounts.models import Role
 from membership.audit import AuditEntry
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
-from membership.fundraisers import services
+from membership.fundraisers import totals
 from membership.fundraisers.models import Campaign
-from membership.ledger.models import LedgerEntry
+from membership.ledger import services as ledger
+from membership.ledger.models import EntryKind, LedgerEntry
 from membership.perks.models import Perk
+from membership.timeutil import utcnow
 from tests.factories import make_user
 from tests.fundraisers.conftest import (
     SLUG,
@@ -114,16 +116,16 @@ def test_split_shares_are_exact_for_awkward_amounts(app, campaign):
         ids = [o.id for o in c.outlets]
         amounts = [1, 2, 3, 4, 5, 7, 11, 101, 99_999, 500_000]
         for n, amount in enumerate(amounts):
-            services.ledger.record(
-                services.EntryKind.gift, amount, "eur", f"pi_test_{n}", services.utcnow(),
+            ledger.record(
+                EntryKind.gift, amount, "eur", f"pi_test_{n}", utcnow(),
                 campaign_id=campaign,
             )  # fmt: skip
-        services.ledger.record(
-            services.EntryKind.refund, -101, "eur", "re_test", services.utcnow(),
+        ledger.record(
+            EntryKind.refund, -101, "eur", "re_test", utcnow(),
             campaign_id=campaign,
         )  # fmt: skip
-        shares = services.outlet_shares(campaign, ids)
-        total = services.raised(campaign)
+        shares = totals.outlet_shares(campaign, ids)
+        total = totals.raised(campaign)
         assert sum(shares.values()) == total == sum(amounts) - 101
         assert max(shares.values()) - min(shares.values()) <= len(amounts)
 
