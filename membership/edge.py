@@ -42,8 +42,8 @@ class IdConverter(IntegerConverter):
     regex = r"[0-9]{1,10}"
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False) -> None:
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max,
-                         signed=False)  # fmt: skip
+        bound = MAX_ID if max is None else max
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=bound, signed=False)
 
 
 def has_nul(*texts: str) -> bool:
@@ -104,9 +104,9 @@ _KEPT_FORMAT = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}
 
 def clean_text(text: str | None, multiline: bool = False) -> str:
     """Text without control characters (Unicode Cc; line breaks kept when `multiline`) and
-    without invisible format characters (Cf: bidirectional embeddings, overrides and isolates
-    U+202A–202E and U+2066–2069, zero-width spaces, tags, …) except the few in _KEPT_FORMAT.
-    Line and paragraph separators become line breaks (or spaces)."""
+    without invisible format characters (Cf: the bidirectional embeddings, overrides and
+    isolates U+202A to U+202E and U+2066 to U+2069, zero-width spaces, tags, ...) except the
+    few in _KEPT_FORMAT. Line and paragraph separators become line breaks (or spaces)."""
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
@@ -138,6 +138,4 @@ def init_app(app: Flask) -> None:
     before_request hooks, so nothing reads the input before it), the `public_text` filter."""
     app.url_map.converters["int"] = IdConverter
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_nul)
-    app.jinja_env.filters["public_text"] = lambda text, multiline=False: clean_text(
-        text, multiline
-    )
+    app.jinja_env.filters["public_text"] = lambda text, multiline=False: clean_text(text, multiline)
