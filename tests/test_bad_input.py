@@ -158,9 +158,11 @@ CASES = [
     ("member", "POST", "/account/profile", {"name": f"{NUL}", "locale": "en"}, 400),
     ("member", "POST", "/gift/redeem", {"code": f"GIFT{NUL}"}, 400),
     ("staff", "POST", "/admin/fundraisers/{campaign}/outlets",
-     {"slug": "new-one", "name": f"New{NUL}", "position": "0"}, 400),
+     {"o-slug": "new-one", "o-name": f"New{NUL}", "o-position": "0"}, 400),
     ("staff", "POST", "/admin/fundraisers/{campaign}/offline-gifts",
-     {"amount": "10", "outlet": "all", "public_name": f"{NUL}"}, 400),
+     {"g-amount": "10", "g-outlet": "all", "g-public_name": f"{NUL}"}, 400),
+    ("staff", "POST", "/admin/fundraisers/{campaign}/milestones",
+     {"m-amount": "10", "m-title": f"{NUL}"}, 400),
     ("staff", "POST", "/admin/members/{member}/notes", {"body": f"note{NUL}"}, 400),
     # NUL in a path segment or the query string
     (None, "GET", "/fundraisers/%00", None, 400),
