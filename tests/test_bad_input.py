@@ -175,6 +175,10 @@ CASES = [
     (None, "GET", "/reset-password/a%00", None, 400),
     (None, "POST", "/plans/%00/checkout", {"interval": "month"}, 400),
     ("member", "GET", "/fundraisers/{slug}?outlet=%00", None, 400),
+    (None, "GET", "/?lang=%00", None, 400),
+    (None, "GET", "/api/v1/access?article=a%00", None, 400),
+    ("member", "GET", "/api/v1/access?article=a%00", None, 400),  # past the fast path too
+    ("member", "GET", "/api/v1/access?article=a&tag=%00", None, 400),
     ("staff", "GET", "/admin/members?q=%00", None, 400),
     ("staff", "GET", "/admin/fundraisers/%00", None, 400),
     # ids beyond the database's integer range, or not ASCII digits: no such page
