@@ -21,6 +21,8 @@ from flask import Flask, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
+from membership.errors import render_error
+
 # PostgreSQL's `integer`, the type of every primary key here.
 MAX_ID = 2**31 - 1
 MAX_JSON_DEPTH = 64  # Stripe's events nest about ten levels deep
@@ -61,8 +63,6 @@ def _refuse_nul():
             has_nul(key, upload.filename or "") for key, upload in request.files.items(multi=True)
         )
     if found:
-        from membership.errors import render_error
-
         return render_error(400, _("What you sent contains a character that cannot be used."))
     return None
 
