@@ -31,11 +31,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the app-wide hooks."""
-    from membership import errors, i18n, mail, models, security  # noqa: F401
+    from membership import edge, errors, i18n, mail, models, security  # noqa: F401
     from membership.accounts.models import User
     from membership.extensions import csrf, db, limiter, login_manager, migrate
     from membership.timeutil import render_migration_item
 
+    edge.init_app(app)  # first: the id converter before any route, the NUL check before any hook
     db.init_app(app)
     migrate.init_app(
         app,

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 
+from membership.edge import parse_id
 from membership.timeutil import utcnow
 
 ALGORITHM = "EdDSA"
@@ -151,9 +152,10 @@ def verify(token: str) -> AccessClaims:
     sub = claims.get("sub")
     if not isinstance(perks, list) or not all(isinstance(p, str) for p in perks):
         raise InvalidAccessToken("perks claim missing")
-    if not isinstance(sub, str) or not sub.isdigit():
+    user_id = parse_id(sub)  # ASCII digits within the id range: "²" is a digit to isdigit()
+    if user_id is None:
         raise InvalidAccessToken("bad subject")
-    return AccessClaims(int(sub), tuple(perks), int(claims["exp"]))
+    return AccessClaims(user_id, tuple(perks), int(claims["exp"]))
 
 
 def needs_renewal(claims: dict | None, user_id: int, perks: list[str], now: int, ttl: int) -> bool:

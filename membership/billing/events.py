@@ -30,6 +30,7 @@ from sqlalchemy import and_, or_, select, update
 
 from membership.billing.models import StripeEvent
 from membership.database import insert_ignoring_duplicates
+from membership.edge import json_problem
 from membership.extensions import db
 from membership.timeutil import from_unix, utcnow
 
@@ -218,9 +219,17 @@ def waiting(older_than: timedelta = timedelta(minutes=1), limit: int = 1000) -> 
 
 def process(stored: StripeEvent) -> Outcome:
     """Run a stored event's handlers again (replay, or the staff area's retry button)."""
-    if not handlers_for(stored.type) or bool(stored.payload.get("livemode")) != live_mode():
+    problem = malformed(stored.payload) if isinstance(stored.payload, dict) else "not an object"
+    if problem is not None:  # stored before the webhook checked shapes: retrying cannot help
+        stored.error = f"malformed event: {problem}"
+    if (
+        problem is not None
+        or not handlers_for(stored.type)
+        or bool(stored.payload.get("livemode")) != live_mode()
+    ):
         stored.status = "ignored"
         stored.processed_at = utcnow()
+        stored.next_attempt_at = None
         return Outcome("ignored", 200)
     return _run(stored.payload, stored)
 
@@ -259,5 +268,40 @@ def _record_failure(event: dict[str, Any], error: str) -> None:
 
 
 def data_object(event: dict[str, Any]) -> dict[str, Any]:
-    """The object an event is about, as Stripe sent it."""
-    return (event.get("data") or {}).get("object") or {}
+    """The object an event is about, as Stripe sent it ({} when it is not an object)."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    return obj if isinstance(obj, dict) else {}
+
+
+def malformed(event: dict[str, Any]) -> str | None:
+    """Why a signed event cannot be stored and handled (a shape no Stripe event has), or None.
+
+    The webhook answers such a body 400 and stores nothing; one stored before this check is set
+    aside as ignored instead of failing on every retry."""
+    problem = json_problem(event)
+    if problem is not None:
+        return problem
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    checks = [
+        (isinstance(event.get("id"), str) and len(event["id"]) <= 255, "id"),
+        (isinstance(event.get("type"), str) and 0 < len(event["type"]) <= 100, "type"),
+        (_unix_time(event.get("created")), "created"),
+        (isinstance(event.get("livemode", False), bool), "livemode"),
+        (_optional_text(event.get("api_version"), 64), "api_version"),
+        (isinstance(obj, dict), "data.object is not an object"),
+        (isinstance(obj, dict) and _optional_text(obj.get("id"), 255), "data.object.id"),
+    ]
+    return next((what for ok, what in checks if not ok), None)
+
+
+def _unix_time(value: Any) -> bool:
+    """Absent, or a whole number of seconds between 1970 and 9999."""
+    if value is None:
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 253402300800
+
+
+def _optional_text(value: Any, length: int) -> bool:
+    return value is None or (isinstance(value, str) and len(value) <= length)

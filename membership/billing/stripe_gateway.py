@@ -27,7 +27,21 @@ class PaymentProviderError(Exception):
 
 
 class WebhookSignatureError(Exception):
-    """A webhook whose signature is missing, wrong or too old."""
+    """A webhook whose signature is missing, wrong, too old or too far ahead."""
+
+
+class MalformedWebhook(WebhookSignatureError):
+    """A correctly signed body that is not a Stripe event (not JSON, or not an object)."""
+
+
+# Stripe signs with a five-minute tolerance; applied both ways, so that a signature made for
+# later (a leaked secret, a clock far ahead) does not open a long replay window.
+WEBHOOK_TOLERANCE = 300
+
+
+def webhook_clock() -> float:
+    """Now, for the signature's timestamp (a function, so tests can hold the clock still)."""
+    return time.time()
 
 
 def client() -> stripe.StripeClient:
@@ -71,19 +85,33 @@ def _write(key: str) -> dict[str, Any]:
 
 
 def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
-    """Check Stripe's signature over the raw body (five-minute tolerance) and parse the event."""
+    """Check Stripe's signature over the raw body, its timestamp within WEBHOOK_TOLERANCE of now
+    in either direction, and parse the event."""
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     if not signature or not secret:
         raise WebhookSignatureError("missing signature")
     try:
         text = payload.decode("utf-8")
-        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=300)
-        event = json.loads(text)
-    except (UnicodeDecodeError, ValueError, stripe.SignatureVerificationError) as exc:
+        # The SDK checks only for stale timestamps; both directions are checked below.
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=None)
+    except (UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
+    signed_at = _signed_at(signature)
+    if abs(webhook_clock() - signed_at) > WEBHOOK_TOLERANCE:
+        raise WebhookSignatureError(f"timestamp outside the tolerance zone ({signed_at})")
+    try:
+        event = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # nesting deep enough to exhaust the stack
+        raise MalformedWebhook("not JSON") from exc
     if not isinstance(event, dict) or not str(event.get("id", "")).startswith("evt_"):
-        raise WebhookSignatureError("not an event")
+        raise MalformedWebhook("not an event")
     return event
+
+
+def _signed_at(signature: str) -> int:
+    """The timestamp of a header the SDK verified, read the way the SDK reads it (first t=)."""
+    items = [item.split("=", 2) for item in signature.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 # --- customers, catalogue ----------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The donation form; amounts and outlets are checked by the service against the campaign."""
+"""The donation form; amounts and outlets are checked by the service against the campaign.
+
+Names and messages for the public wall pass membership.edge's filters: no control characters,
+no invisible formatting that could reorder or hide text (bidirectional overrides, …)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from membership.edge import clean_line, clean_message
+
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ALL_OUTLETS = "all"  # the donation form's value for "shared equally between the outlets"
 
@@ -48,10 +53,13 @@ class DonateForm(FlaskForm):
     outlet = StringField(_l("For"), default="all", validators=[Optional(), Length(max=64)])
     public_name = StringField(
         _l("Name on the supporters' wall (leave empty to give anonymously)"),
+        filters=[clean_line],
         validators=[Optional(), Length(max=80)],
     )
     message = TextAreaField(
-        _l("A message for the newsrooms"), validators=[Optional(), Length(max=500)]
+        _l("A message for the newsrooms"),
+        filters=[clean_message],
+        validators=[Optional(), Length(max=500)],
     )
     ref = HiddenField(validators=[Optional(), Length(max=200)])  # the article, from ?ref=
 
@@ -149,6 +157,10 @@ class OfflineGiftForm(FlaskForm):
     email = EmailField(
         _l("Donor's e-mail (for the receipt)"), validators=[Optional(), Email(), Length(max=254)]
     )
-    public_name = StringField(_l("Name on the wall"), validators=[Optional(), Length(max=80)])
-    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=500)])
+    public_name = StringField(
+        _l("Name on the wall"), filters=[clean_line], validators=[Optional(), Length(max=80)]
+    )
+    message = TextAreaField(
+        _l("Message"), filters=[clean_message], validators=[Optional(), Length(max=500)]
+    )
     note = StringField(_l("Note (staff only)"), validators=[Optional(), Length(max=255)])

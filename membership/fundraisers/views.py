@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from membership.accounts import sections
 from membership.billing.stripe_gateway import PaymentProviderError
+from membership.edge import parse_id
 from membership.extensions import csrf, db, limiter
 from membership.fundraisers import campaigns, giving, page_cache, page_fastpath, totals
 from membership.fundraisers.forms import DonateForm
@@ -167,10 +168,10 @@ def thanks(slug: str):
     """Back from Checkout: thanks; the gift counts once Stripe's webhook has arrived."""
     campaign = _visible_campaign(slug)
     donation = None
-    donation_id = request.args.get("donation", "")
+    donation_id = parse_id(request.args.get("donation"))  # not one of ours: the general thanks
     session_id = request.args.get("session_id", "")
-    if donation_id.isdigit() and session_id:
-        found = db.session.get(Donation, int(donation_id))
+    if donation_id is not None and session_id:
+        found = db.session.get(Donation, donation_id)
         if found is not None and found.stripe_checkout_session_id == session_id:
             donation = found
     return render_template("fundraisers/thanks.html", campaign=campaign, donation=donation)

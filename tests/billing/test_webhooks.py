@@ -9,7 +9,7 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
-from membership.billing import events
+from membership.billing import events, stripe_gateway
 from membership.billing.models import StripeEvent
 from membership.extensions import db
 from membership.ledger.models import LedgerEntry
@@ -172,3 +172,95 @@ def test_an_oversized_body_is_413_and_stores_nothing(app, client):
     assert response.status_code == 413
     assert response.get_json()["error"]["status"] == 413
     assert stored(app) == {}
+
+
+def signed_post(app, client, body: str, timestamp: int | None = None):
+    """POST a raw body with a valid signature over exactly these bytes."""
+    header = stripe.WebhookSignature.generate_signature_header(
+        body, app.config["STRIPE_WEBHOOK_SECRET"], timestamp=timestamp
+    )
+    return client.post(
+        "/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [(-299, 200), (-301, 400), (0, 200), (299, 200), (301, 400), (86_400 * 365, 400)],
+)
+def test_a_signature_counts_for_five_minutes_either_side_of_now(
+    app, client, monkeypatch, offset, expected
+):
+    # The clock the webhook reads stands still, so the margins are exact to the second.
+    now = int(time.time())
+    monkeypatch.setattr(stripe_gateway, "webhook_clock", lambda: now + 0.5)
+    event = fake_event("radar.early_fraud_warning.created")
+    response = signed_post(app, client, json.dumps(event), timestamp=now + offset)
+    assert response.status_code == expected, response.get_json()
+    if expected == 400:
+        assert "tolerance" in response.get_json()["error"]["message"]
+        assert stored(app) == {}
+    else:
+        assert stored(app)[event["id"]][1] == "ignored"
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [50_000, 2_000, 100])
+def test_a_signed_body_nested_too_deep_is_400_and_stores_nothing(app, client, depth):
+    body = (
+        '{"id": "evt_deep", "object": "event", "type": "invoice.paid", "created": 1, '
+        '"livemode": false, "data": {"object": {"id": "in_x", "lines": ' + nested(depth) + "}}}"
+    )
+    response = signed_post(app, client, body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["status"] == 400
+    assert stored(app) == {}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"data": {"object": "in_x"}},
+        {"data": {"object": ["in_x"]}},
+        {"data": "in_x"},
+        {"data": None},
+        {"type": 7},
+        {"type": "x" * 101},
+        {"created": "yesterday"},
+        {"created": 10**20},
+        {"livemode": "no"},
+        {"api_version": {"v": 1}},
+        {"data": {"object": {"id": 42, "object": "invoice"}}},
+        {"data": {"object": {"id": "in_\u0000x", "object": "invoice"}}},
+        {"data": {"object": {"id": "in_x", "metadata": {"k\u0000": "v"}}}},
+        {"data": {"object": {"id": "in_x", "description": "\ud800"}}},
+    ],
+)
+def test_a_signed_event_of_the_wrong_shape_is_400_and_stores_nothing(
+    app, client, stripe_world, change
+):
+    event = fake_event("invoice.paid") | change
+    response = signed_post(app, client, json.dumps(event))
+    assert response.status_code == 400
+    assert "malformed event" in response.get_json()["error"]["message"]
+    assert stored(app) == {}
+
+
+def test_a_stored_event_of_the_wrong_shape_is_set_aside_not_retried(app):
+    # Rows stored before the webhook checked the shape: the worker sets them aside once.
+    event = fake_event("invoice.paid") | {"data": {"object": "in_x"}}
+    with app.app_context():
+        db.session.add(
+            StripeEvent(id=event["id"], type="invoice.paid", created=utcnow(), payload=event,
+                        status="failed", attempts=3, next_attempt_at=utcnow())
+        )  # fmt: skip
+        db.session.commit()
+        assert events.run_due() == {"ignored": 1}
+        row = db.session.get(StripeEvent, event["id"])
+        assert row.status == "ignored" and "malformed" in row.error
+        assert events.run_due() == {}
