@@ -18,7 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from membership import audit
 from membership.accounts.models import User
+from membership.billing import origins
 from membership.billing import stripe_gateway as gateway
+from membership.billing.origins import Origin
 from membership.billing.stripe_objects import CheckoutSession, Invoice, PaymentIntent, Subscription
 from membership.extensions import db
 from membership.fundraisers.campaigns import (
@@ -360,27 +362,24 @@ def queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
     )
 
 
-def resolve_gift_payment(payment_intent_id: str) -> None:
-    """Ledger origin resolver: record a one-time gift's payment when a refund arrives first."""
-    intent = gateway.retrieve_payment_intent(payment_intent_id)
-    if intent.metadata.get("kind") == KIND:
+def resolve_gift_origin(origin: Origin) -> None:
+    """Origin resolver: record (or link) a gift whose refund or dispute arrived first.
+
+    A one-time gift is recorded from its payment intent, a monthly gift's month from the invoice
+    it paid; Stripe was read before (origins.read_origin), so no call is made under the locks.
+    """
+    intent = origin.payment_intent
+    if intent is not None and intent.metadata.get("kind") == KIND:
         record_payment(intent)
-
-
-def resolve_gift_invoice(payment_intent_id: str) -> None:
-    """Ledger origin resolver: link (or record) the monthly-gift invoice a payment intent paid."""
-    invoice_id = gateway.invoice_for_payment_intent(payment_intent_id)
-    if not invoice_id:
         return
-    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.stripe_object_id == invoice_id))
+    if not origin.invoice_id:
+        return
+    entry = ledger.entry_for(origin.invoice_id)
     if entry is not None:
-        if entry.payment_intent_id is None:
-            entry.payment_intent_id = payment_intent_id
-            db.session.flush()
-        return
-    invoice = gateway.retrieve_invoice(invoice_id)
-    if invoice.subscription_metadata.get("kind") == KIND:
-        record_invoice(invoice, payment_intent_id=payment_intent_id)
+        if entry.kind == EntryKind.monthly_gift:
+            ledger.link_payment_intent(entry, origin.payment_intent_id)
+    elif origin.invoice is not None and origin.invoice.subscription_metadata.get("kind") == KIND:
+        record_invoice(origin.invoice, payment_intent_id=origin.payment_intent_id)
 
 
-ledger.ORIGIN_RESOLVERS.extend([resolve_gift_payment, resolve_gift_invoice])
+origins.RESOLVERS.append(resolve_gift_origin)

@@ -12,9 +12,11 @@ from sqlalchemy import select
 from membership import audit
 from membership.accounts.models import User
 from membership.accounts.services import AccountError, normalize_email
+from membership.billing import origins
 from membership.billing import services as billing
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Plan
+from membership.billing.origins import Origin
 from membership.billing.stripe_objects import PaymentIntent
 from membership.extensions import db
 from membership.gifts.models import GIFT_MONTHS, GiftMembership
@@ -163,15 +165,15 @@ def gift_for_intent(intent: PaymentIntent) -> GiftMembership | None:
     return db.session.get(GiftMembership, int(gift_id)) if gift_id.isdigit() else None
 
 
-def resolve_gift_payment(payment_intent_id: str) -> None:
-    """Ledger origin resolver: record a gift's payment when its refund arrives first."""
-    intent = gateway.retrieve_payment_intent(payment_intent_id)
-    gift = gift_for_intent(intent)
+def resolve_gift_origin(origin: Origin) -> None:
+    """Origin resolver: record a gift's payment when its refund arrives first (Stripe was read
+    before, in origins.read_origin)."""
+    gift = gift_for_intent(origin.payment_intent) if origin.payment_intent else None
     if gift is not None:
-        record_payment(gift, intent)
+        record_payment(gift, origin.payment_intent)
 
 
-ledger.ORIGIN_RESOLVERS.append(resolve_gift_payment)
+origins.RESOLVERS.append(resolve_gift_origin)
 
 
 def redeem(code: str, user: User) -> GiftMembership:
