@@ -727,8 +727,8 @@ class Engine:
             if not isinstance(adaptive, dict):
                 raise invalid("Invalid object", "adaptive_pricing")
             check_params(adaptive, {"enabled"})
-            sess["adaptive_pricing"] = {"enabled": as_bool(adaptive.get("enabled", True),
-                                                           "adaptive_pricing[enabled]")}  # fmt: skip
+            enabled = as_bool(adaptive.get("enabled", True), "adaptive_pricing[enabled]")
+            sess["adaptive_pricing"] = {"enabled": enabled}
         apply_metadata(sess, p.get("metadata"))
         sub_data = p.get("subscription_data") or {}
         if isinstance(sub_data, dict):

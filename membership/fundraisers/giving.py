@@ -318,7 +318,7 @@ def _payments(donation: Donation) -> list[LedgerEntry]:
     return list(
         db.session.scalars(
             select(LedgerEntry)
-            .where(LedgerEntry.donation_id == donation.id, LedgerEntry.amount > 0)
+            .where(LedgerEntry.donation_id == donation.id, LedgerEntry.reverses_id.is_(None))
             .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
         )
     )

@@ -31,10 +31,10 @@ def bump_version(campaign_id: int) -> None:
 
 def _on_new_entry(entry: LedgerEntry) -> None:
     """Ledger hook: every new row of a campaign bumps its version; a refund or lost dispute of a
-    gift ends the rewards it no longer earns."""
+    gift ends the rewards it no longer earns (and a failed refund gives them back)."""
     if entry.campaign_id is not None:
         bump_version(entry.campaign_id)
-    if entry.donation_id is not None and entry.amount < 0:
+    if entry.donation_id is not None and entry.reverses_id is not None:
         donation = db.session.get(Donation, entry.donation_id)
         if donation is not None:
             end_rewards(donation)
