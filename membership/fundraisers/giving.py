@@ -235,6 +235,8 @@ def record_payment(
         log.error(
             "payment %s in %s for a %s campaign", intent.id, intent.currency, donation.currency
         )
+        _unattributed(donation, intent.id, intent.amount_received, intent.currency,
+                      intent.created, intent.id)  # fmt: skip
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.paid
@@ -274,6 +276,8 @@ def record_invoice(
         log.error(
             "invoice %s in %s for a %s campaign", invoice.id, invoice.currency, donation.currency
         )
+        _unattributed(donation, invoice.id, invoice.amount_paid, invoice.currency,
+                      invoice.paid_at or invoice.created, payment_intent_id)  # fmt: skip
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.active
@@ -294,6 +298,16 @@ def record_invoice(
     if follow_up:
         _after_payment(donation)
     return row is not None
+
+
+def _unattributed(donation: Donation, object_id: str, amount: int, currency: str, at,
+                  payment_intent_id: str | None) -> None:  # fmt: skip
+    """A gift paid in another currency than its campaign's: not counted, listed for staff."""
+    ledger.record_unattributed(
+        "payment", "currency", amount, stripe_object_id=object_id, currency=currency,
+        status="paid", occurred_at=at, payment_intent_id=payment_intent_id,
+        detail=f"gift {donation.id} to {donation.campaign.slug} ({donation.currency.upper()})",
+    )  # fmt: skip
 
 
 def sync_donation_subscription(subscription: Subscription, donation: Donation | None = None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import logging
 import secrets
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from membership.mail import queue_mail
 from membership.money import format_money
 from membership.perks.models import GrantSource, PerkGrant
 from membership.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 KIND = "gift_membership"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
@@ -127,6 +130,15 @@ def start_gift_checkout(
 def record_payment(gift: GiftMembership, intent: PaymentIntent) -> bool:
     """Mark a gift paid from its succeeded payment intent: ledger row and mails, once."""
     if intent.status != "succeeded" or intent.amount_received <= 0:
+        return False
+    if intent.currency != gift.currency:
+        log.error("gift payment %s in %s for a %s gift", intent.id, intent.currency, gift.currency)
+        ledger.record_unattributed(
+            "payment", "currency", intent.amount_received, stripe_object_id=intent.id,
+            currency=intent.currency, status=intent.status, occurred_at=intent.created,
+            payment_intent_id=intent.id,
+            detail=f"gift membership {gift.id} ({gift.currency.upper()})",
+        )  # fmt: skip
         return False
     gift.payment_intent_id = intent.id
     if gift.status == "pending":
