@@ -174,8 +174,8 @@ def _donation_for(metadata: dict[str, str], lock: bool = True) -> Donation | Non
     if not donation_id.isdigit():
         return None
     query = select(Donation).where(Donation.id == int(donation_id))
-    if lock:
-        query = query.with_for_update()
+    if lock:  # and re-read: the row may have been loaded (unlocked) before
+        query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalar(query)
 
 
@@ -197,10 +197,20 @@ def describe(donation: Donation) -> str:
 
 
 def sync_checkout(session: CheckoutSession) -> Donation | None:
-    """Mirror a completed Checkout Session (re-read from Stripe) into its donation."""
-    donation = _donation_for(session.metadata)
-    if donation is None or session.status != "complete":
+    """Mirror a completed Checkout Session (re-read from Stripe) into its donation.
+
+    Stripe is read first (the payment intent, or the subscription and its latest invoice), then
+    the donation is locked and written, so no Stripe call waits under the row locks."""
+    if session.status != "complete" or _donation_for(session.metadata, lock=False) is None:
         return None
+    intent = subscription = invoice = None
+    if session.mode == "payment" and session.payment_intent:
+        intent = gateway.retrieve_payment_intent(session.payment_intent)
+    elif session.mode == "subscription" and session.subscription:
+        subscription = gateway.retrieve_subscription(session.subscription)
+        if subscription.latest_invoice_id:
+            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+    donation = _donation_for(session.metadata)
     donation.stripe_checkout_session_id = donation.stripe_checkout_session_id or session.id
     if not donation.email and session.customer_email:
         donation.email = session.customer_email.strip().lower()
@@ -209,14 +219,11 @@ def sync_checkout(session: CheckoutSession) -> Donation | None:
             select(User.id).where(User.stripe_customer_id == session.customer)
         )
     # The receipts and rewards follow once, below, now that the donor's e-mail is known.
-    if session.mode == "payment" and session.payment_intent:
-        intent = gateway.retrieve_payment_intent(session.payment_intent)
+    if intent is not None:
         record_payment(intent, donation, follow_up=False)
-    elif session.mode == "subscription" and session.subscription:
-        subscription = gateway.retrieve_subscription(session.subscription)
+    elif subscription is not None:
         sync_donation_subscription(subscription, donation)
-        if subscription.latest_invoice_id:
-            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+        if invoice is not None:
             record_invoice(invoice, donation, follow_up=False)
     _after_payment(donation)
     return donation
