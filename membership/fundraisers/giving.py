@@ -20,7 +20,6 @@ from membership import audit
 from membership.accounts.models import User
 from membership.billing import origins
 from membership.billing import stripe_gateway as gateway
-from membership.billing.origins import Origin
 from membership.billing.stripe_objects import CheckoutSession, Invoice, PaymentIntent, Subscription
 from membership.extensions import db
 from membership.fundraisers.campaigns import (
@@ -383,7 +382,7 @@ def queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
     )
 
 
-def resolve_gift_origin(origin: Origin) -> None:
+def resolve_gift_origin(origin: origins.Origin) -> None:
     """Origin resolver: record (or link) a gift whose refund or dispute arrived first.
 
     A one-time gift is recorded from its payment intent, a monthly gift's month from the invoice

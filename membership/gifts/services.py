@@ -17,7 +17,6 @@ from membership.billing import origins
 from membership.billing import services as billing
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Plan
-from membership.billing.origins import Origin
 from membership.billing.stripe_objects import PaymentIntent
 from membership.extensions import db
 from membership.gifts.models import GIFT_MONTHS, GiftMembership
@@ -177,7 +176,7 @@ def gift_for_intent(intent: PaymentIntent) -> GiftMembership | None:
     return db.session.get(GiftMembership, int(gift_id)) if gift_id.isdigit() else None
 
 
-def resolve_gift_origin(origin: Origin) -> None:
+def resolve_gift_origin(origin: origins.Origin) -> None:
     """Origin resolver: record a gift's payment when its refund arrives first (Stripe was read
     before, in origins.read_origin)."""
     gift = gift_for_intent(origin.payment_intent) if origin.payment_intent else None

@@ -12,10 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from membership.accounts.models import Role
+from membership.admin import services as staff
 from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
 from tests.billing.conftest import join
+from tests.conftest import Actions
+from tests.factories import make_user
 
 PENDING_CARD = "4000000000007726"  # the sandbox keeps its refunds pending
 
@@ -182,3 +186,25 @@ def test_a_refund_ends_as_the_same_rows_whatever_states_the_events_showed(
     else:
         assert found == {("refund", -amount)}
     db.session.rollback()  # the next example starts from an empty ledger
+
+
+def test_staff_see_a_failed_refund_netted_and_can_refund_the_payment_again(
+    app, reader, auth, stripe_world, mailbox
+):
+    _, created, refund_id = join_and_refund(auth, stripe_world)
+    stripe_world.deliver(created)
+    stripe_world.sandbox.move_refund(refund_id, "failed")
+    stripe_world.deliver()
+    with app.app_context():
+        make_user(email="boss@example.org", role=Role.admin)
+        entries = {e.kind.value: e for e in db.session.scalars(select(LedgerEntry))}
+        assert staff.refundable(entries["membership"]) == 500  # the failed 2.00 can go again
+        assert staff.refundable(entries["refund_failed"]) == 0
+        counter_id = entries["refund_failed"].id
+        payment_id = entries["membership"].id
+    boss = Actions(app.test_client(), mailbox)
+    boss.login(email="boss@example.org")
+    page = boss.client.get(f"/admin/members/{reader}").get_data(as_text=True)
+    assert f"/payments/{payment_id}/refund" in page
+    assert f"/payments/{counter_id}/refund" not in page
+    assert "(refunded" not in page  # nothing is refunded for good
