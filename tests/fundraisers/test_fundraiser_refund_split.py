@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
@@ -166,3 +166,31 @@ def test_taken_back_is_exact_and_bounded(shares, data):
     assert all(0 <= part <= share for part, share in zip(parts, shares, strict=True))
     assert totals.taken_back(shares, payment) == shares
     assert totals.taken_back(shares, 0) == [0] * len(shares)
+
+
+def test_the_staff_report_splits_each_period_and_the_periods_add_up(app_ctx):
+    """Per period (the staff report's criteria), each refund row takes its own part, so every
+    period's outlet figures add up to that period's total and the periods add up to the whole."""
+    campaign_id, outlet_ids = _campaign_with(3)
+    may, june, july = (datetime(2026, m, 10, tzinfo=UTC) for m in (5, 6, 7))
+    ledger.record(EntryKind.gift, 1000, "eur", "pi_report", may, payment_intent_id="pi_report",
+                  campaign_id=campaign_id)  # fmt: skip
+    for refund_id, amount, at in (("re_r1", 500, june), ("re_r2", 500, july)):
+        ledger.record_refund(
+            ledger.Reversal(refund_id, amount, "eur", "succeeded", at, "pi_report")
+        )
+    months = [(may, june), (june, july), (july, datetime(2026, 8, 1, tzinfo=UTC))]
+    whole = [0, 0, 0]
+    for start, end in months:
+        in_period = (LedgerEntry.occurred_at >= start, LedgerEntry.occurred_at < end)
+        shares = totals.split_shares(campaign_id, outlet_ids, *in_period, key=LedgerEntry.kind)
+        period_total = db.session.scalar(
+            select(func.sum(LedgerEntry.amount)).where(
+                LedgerEntry.campaign_id == campaign_id, *in_period
+            )
+        )
+        assert sum(shares.values()) == period_total
+        for (_, outlet_id), part in shares.items():
+            whole[outlet_ids.index(outlet_id)] += part
+    assert whole == [0, 0, 0]
+    db.session.rollback()
