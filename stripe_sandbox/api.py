@@ -385,6 +385,8 @@ class SandboxApp:
             return s.dispute_charge(parts[1], reason=data.get("reason", "fraudulent"))
         if len(parts) == 3 and parts[0] == "disputes" and parts[2] == "close":
             return s.close_dispute(parts[1], outcome=data.get("outcome", "won"))
+        if len(parts) == 3 and parts[0] == "refunds" and parts[2] == "status":
+            return s.move_refund(parts[1], status=str(data.get("status", "")))
         if len(parts) == 3 and parts[0] == "events" and parts[2] == "resend":
             s.resend_event(parts[1])
             return {"resent": parts[1]}

@@ -24,7 +24,18 @@ CARD_DECLINED = "4000000000000002"
 CARD_INSUFFICIENT = "4000000000009995"
 CARD_FAILS_LATER = "4000000000000341"
 CARD_DISPUTED = "4000000000000259"
-KNOWN_CARDS = CARD_OK | {CARD_DECLINED, CARD_INSUFFICIENT, CARD_FAILS_LATER, CARD_DISPUTED}
+CARD_REFUND_PENDING = "4000000000007726"  # refunds start pending, succeed a day later
+CARD_REFUND_FAILS = "4000000000005126"  # refunds start succeeded, fail a day later
+KNOWN_CARDS = CARD_OK | {CARD_DECLINED, CARD_INSUFFICIENT, CARD_FAILS_LATER, CARD_DISPUTED,
+                         CARD_REFUND_PENDING, CARD_REFUND_FAILS}  # fmt: skip
+#: Seconds after which a refund of those two cards changes state by itself (test clock).
+REFUND_SETTLE_SECONDS = 86400
+#: The moves a refund's status can make (``refund_status`` control, and the cards above).
+REFUND_MOVES = {
+    "pending": ("succeeded", "failed", "canceled"),
+    "requires_action": ("succeeded", "failed", "canceled"),
+    "succeeded": ("failed",),
+}
 
 #: Days after a failed renewal at which the next attempt happens; after the last one, cancel.
 RETRY_SCHEDULE_DAYS = (3, 5, 7)
@@ -648,6 +659,7 @@ class Engine:
             "submit_type", "consent_collection", "custom_text", "invoice_creation",
             "phone_number_collection", "payment_method_collection", "customer_update",
             "automatic_tax", "tax_id_collection", "saved_payment_method_options",
+            "adaptive_pricing",
         })  # fmt: skip
         mode = p.get("mode")
         if mode not in ("payment", "subscription"):
@@ -710,6 +722,13 @@ class Engine:
         if "allow_promotion_codes" in p:
             sess["allow_promotion_codes"] = as_bool(p["allow_promotion_codes"],
                                                     "allow_promotion_codes")  # fmt: skip
+        adaptive = p.get("adaptive_pricing")
+        if adaptive is not None:
+            if not isinstance(adaptive, dict):
+                raise invalid("Invalid object", "adaptive_pricing")
+            check_params(adaptive, {"enabled"})
+            enabled = as_bool(adaptive.get("enabled", True), "adaptive_pricing[enabled]")
+            sess["adaptive_pricing"] = {"enabled": enabled}
         apply_metadata(sess, p.get("metadata"))
         sub_data = p.get("subscription_data") or {}
         if isinstance(sub_data, dict):
@@ -1488,6 +1507,12 @@ class Engine:
         if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
             raise invalid("Invalid reason", "reason")
         ref = shapes.refund(self.now(), ch, amount, reason)
+        number = (self.objects.get(ch.get("payment_method") or "") or {}).get("_number")
+        if number == CARD_REFUND_PENDING:
+            ref.update(status="pending", _moves_at=self.now() + REFUND_SETTLE_SECONDS,
+                       _moves_to="succeeded")  # fmt: skip
+        elif number == CARD_REFUND_FAILS:
+            ref.update(_moves_at=self.now() + REFUND_SETTLE_SECONDS, _moves_to="failed")
         apply_metadata(ref, p.get("metadata"))
         self.store(ref)
         ch["amount_refunded"] += amount
@@ -1498,6 +1523,33 @@ class Engine:
                                           "refunded": False})  # fmt: skip
         self.emit("refund.created", ref)
         return ref
+
+    def move_refund(self, ref: Obj, status: str) -> Obj:
+        """A refund changes state as Stripe's do: a pending one succeeds, fails or is canceled;
+        a succeeded one can still fail. A failed or canceled refund's money is back on the
+        charge. Sends ``refund.updated``, ``charge.refund.updated`` (and ``refund.failed``)."""
+        if status not in REFUND_MOVES.get(ref["status"], ()):
+            raise invalid(f"A {ref['status']} refund cannot become {status}.", "status")
+        previous = {"status": ref["status"]}
+        ref["status"] = status
+        ref.pop("_moves_at", None)
+        if status in ("failed", "canceled"):
+            previous["failure_reason"] = ref.get("failure_reason")
+            ref["failure_reason"] = "expired_or_canceled_card" if status == "failed" else None
+            ch = self.objects[ref["charge"]]
+            ch["amount_refunded"] -= ref["amount"]
+            ch["refunded"] = False
+        ch = self.objects[ref["charge"]]
+        ch["refunds"]["data"] = [self.render(ref) if r["id"] == ref["id"] else r
+                                 for r in ch["refunds"]["data"]]  # fmt: skip
+        self.emit("refund.updated", ref, previous)
+        self.emit("charge.refund.updated", ref, previous)
+        if status == "failed":
+            self.emit("refund.failed", ref)
+        return ref
+
+    def _move_refund_when_due(self, ref: Obj) -> None:
+        self.move_refund(ref, ref.pop("_moves_to"))
 
     def dispute_charge(self, ch: Obj, reason: str = "fraudulent") -> Obj:
         """Open a dispute on a successful charge (what card 0259 does by itself)."""
@@ -1578,6 +1630,8 @@ class Engine:
                     consider(obj["created"] + INCOMPLETE_EXPIRY, self._expire_incomplete, obj)
             elif kind == "invoice" and obj["status"] == "open" and obj["next_payment_attempt"]:
                 consider(obj["next_payment_attempt"], self._retry_invoice, obj)
+            elif kind == "refund" and obj.get("_moves_at"):
+                consider(obj["_moves_at"], self._move_refund_when_due, obj)
             elif kind == "checkout.session" and obj["status"] == "open":
                 consider(obj["expires_at"], self.expire_checkout_session, obj)
         return best

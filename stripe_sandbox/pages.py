@@ -183,7 +183,9 @@ def _checkout_html(engine: Engine, sess: Obj, error: str | None, form: Any) -> s
         "</button> <button class=secondary name=action value=cancel formnovalidate>Cancel"
         "</button></form><p class=note>Test cards: 4242 4242 4242 4242 succeeds; "
         "4000 0000 0000 0002 is declined; 4000 0000 0000 9995 has insufficient funds; "
-        "4000 0000 0000 0341 fails on renewal; 4000 0000 0000 0259 is disputed.</p>"
+        "4000 0000 0000 0341 fails on renewal; 4000 0000 0000 0259 is disputed; "
+        "refunds of 4000 0000 0000 7726 stay pending a day, of 4000 0000 0000 5126 fail a day "
+        "later.</p>"
     )
     return layout("Checkout", body)
 

@@ -205,6 +205,12 @@ class SandboxServer:
             dp = self.engine.close_dispute(self.engine.get(dispute_id, "dispute"), outcome)
             return self.engine.render(dp)
 
+    def move_refund(self, refund_id: str, status: str) -> dict[str, Any]:
+        """Move a refund to ``succeeded``, ``failed`` or ``canceled`` (refund.updated, …)."""
+        with self.engine.operation():
+            ref = self.engine.move_refund(self.engine.get(refund_id, "refund"), status)
+            return self.engine.render(ref)
+
     def reset(self) -> None:
         """Forget all state and queued deliveries (the delivery log too)."""
         with self.engine.lock:

@@ -19,7 +19,7 @@ from membership.billing.models import Membership, Plan, StripeEvent
 from membership.extensions import db
 from membership.fundraisers import totals
 from membership.fundraisers.models import Campaign, Donation, DonationStatus, Outlet
-from membership.ledger.models import EntryKind, LedgerEntry
+from membership.ledger.models import REVERSING_KINDS, EntryKind, LedgerEntry
 from membership.timeutil import utcnow
 
 # Memberships whose first invoice was never paid: they never were members.
@@ -376,7 +376,7 @@ def revenue(period: Period) -> dict[str, list[RevenueRow]]:
         rows = table.setdefault(currency, {x: RevenueRow(x) for x in period.months()})
         row = rows.setdefault(m, RevenueRow(m))
         kind = EntryKind(kind)
-        name = "refunds" if kind in (EntryKind.refund, EntryKind.dispute) else kind.value
+        name = "refunds" if kind in REVERSING_KINDS else kind.value
         setattr(row, name, getattr(row, name) + int(total))
     return {c: sorted(rows.values(), key=lambda r: r.month) for c, rows in sorted(table.items())}
 
@@ -537,6 +537,7 @@ class FundraiserRow:
             EntryKind.offline: "offline",
             EntryKind.refund: "refunds",
             EntryKind.dispute: "refunds",
+            EntryKind.refund_failed: "refunds",  # nets the refund that failed
         }.get(EntryKind(kind))
         if column:
             setattr(self, column, getattr(self, column) + int(amount))

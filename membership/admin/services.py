@@ -24,7 +24,7 @@ from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price, StripeEvent
 from membership.extensions import db
 from membership.ledger import services as ledger
-from membership.ledger.models import NEGATIVE_KINDS, LedgerEntry
+from membership.ledger.models import REVERSING_KINDS, LedgerEntry
 from membership.perks.models import Perk, PerkGrant
 from membership.perks.services import sync_membership_grants
 
@@ -73,7 +73,7 @@ def member_file(user: User, limit: int = 100) -> MemberFile:
     payments = ledger.entries_of(user.id, limit)
     refunded: dict[int, int] = {}
     for entry in payments:
-        if entry.kind in NEGATIVE_KINDS and entry.reverses_id:
+        if entry.reverses_id:  # refunds, lost disputes, and failed refunds netting them
             refunded[entry.reverses_id] = refunded.get(entry.reverses_id, 0) - entry.amount
     grants = list(
         db.session.scalars(
@@ -148,7 +148,7 @@ def payment_intent_of(entry: LedgerEntry) -> str | None:
     Membership rows may be written before their payment intent is known (it is only needed for
     refunds); Stripe's `invoice_payment.paid` event, stored like every event, names it.
     """
-    if entry.payment_intent_id or entry.kind in NEGATIVE_KINDS:
+    if entry.payment_intent_id or entry.kind in REVERSING_KINDS:
         return entry.payment_intent_id
     if not entry.stripe_object_id.startswith("in_"):
         return None
@@ -166,7 +166,7 @@ def payment_intent_of(entry: LedgerEntry) -> str | None:
 
 def refundable(entry: LedgerEntry) -> int:
     """How much of a payment is left to refund, in minor units (0 when none)."""
-    if entry.kind in NEGATIVE_KINDS or not payment_intent_of(entry):
+    if entry.kind in REVERSING_KINDS or not payment_intent_of(entry):
         return 0
     taken_back = db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(

@@ -1,4 +1,5 @@
-"""Webhook health: events by status, failed ones with a replay button, the last reconciliation.
+"""Webhook health: events by status, failed ones with a replay button, the last reconciliation,
+and the money Stripe reported that the app could not attribute (kept out of every total).
 
 Replaying is open to staff (not only admins): it runs the same idempotent handlers Stripe's own
 retry would run, so it cannot move money or state anywhere Stripe's objects do not say.
@@ -19,6 +20,7 @@ from membership.admin.views import bp
 from membership.billing import events
 from membership.billing.models import StripeEvent
 from membership.extensions import db
+from membership.ledger import services as ledger
 
 
 @bp.route("/webhooks")
@@ -27,6 +29,7 @@ def webhooks():
     return render_template(
         "admin/webhooks.html",
         health=services.webhook_health(),
+        unattributed=ledger.unattributed(),
         form=EmptyForm(),
         queued=events.processing_mode() == "queued",
         retry_after=", ".join(

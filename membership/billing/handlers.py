@@ -9,19 +9,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from membership.accounts.models import User
-from membership.billing import services
+from membership.billing import origins, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession, Invoice
 from membership.extensions import db
-from membership.ledger import services as ledger
-
-
-def _customer_user_id(customer_id: str | None) -> int | None:
-    """Our reader for a Stripe customer id."""
-    if not customer_id:
-        return None
-    return db.session.scalar(select(User.id).where(User.stripe_customer_id == customer_id))
 
 
 @on(
@@ -76,22 +68,29 @@ def invoice_payment_failed(event: dict) -> None:
     services.payment_failed(invoice, int(obj.get("attempt_count") or 1))
 
 
-@on("charge.refunded", "charge.refund.updated", "refund.created", "refund.updated")
+@on(
+    "charge.refunded",
+    "charge.refund.updated",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+)
 def charge_refunded(event: dict) -> None:
-    """Money went back: add a ledger row per refund of the charge (re-read with all refunds)."""
+    """Money went back, or a refund changed state (pending → succeeded, failed or canceled):
+    re-read the charge with all its refunds and follow each in the ledger."""
     obj = data_object(event)
     charge_id = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
+    if isinstance(charge_id, dict):
+        charge_id = charge_id.get("id")
     if not charge_id:
         return
-    charge = gateway.retrieve_charge(charge_id)
-    ledger.record_refunds(charge, _customer_user_id(charge.customer))
+    origins.record_charge_refunds(gateway.retrieve_charge(charge_id))
 
 
 @on("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
 def dispute_changed(event: dict) -> None:
     """A dispute moved: a lost one nets its payment in the ledger."""
-    dispute = gateway.retrieve_dispute(data_object(event)["id"])
-    ledger.record_dispute(dispute)
+    origins.record_dispute(gateway.retrieve_dispute(data_object(event)["id"]))
 
 
 @on("customer.deleted")

@@ -9,11 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from membership import audit
-from membership.billing import services
+from membership.billing import origins, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership
 from membership.extensions import db
-from membership.ledger import services as ledger
 
 Progress = Callable[[Iterable, str], Iterable]
 
@@ -75,13 +74,13 @@ def reconcile(since: datetime | None = None, progress: Progress | None = None) -
     refunded = sorted({r["charge"] for r in gateway.list_refunds(created_gte) if r.get("charge")})
     for charge_id in progress(refunded, "Refunds"):
         report.refunds += 1
-        if ledger.record_refunds(gateway.retrieve_charge(charge_id)):
+        if origins.record_charge_refunds(gateway.retrieve_charge(charge_id)):
             report.differences.append(f"charge {charge_id}: refund added to the ledger")
 
     disputes = list(gateway.list_disputes(created_gte))
     for dispute in progress(disputes, "Disputes"):
         report.disputes += 1
-        if ledger.record_dispute(dispute):
+        if origins.record_dispute(dispute):
             report.differences.append(f"dispute {dispute.id}: lost dispute added to the ledger")
 
     audit.record(

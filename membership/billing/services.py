@@ -18,13 +18,14 @@ from membership import audit
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.accounts.services import AccountError
+from membership.billing import origins
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
 from membership.database import insert_ignoring_duplicates
 from membership.extensions import db
 from membership.ledger import services as ledger
-from membership.ledger.models import EntryKind, LedgerEntry
+from membership.ledger.models import EntryKind
 from membership.mail import queue_mail
 from membership.money import MoneyError, format_money, to_minor
 from membership.perks.services import sync_membership_grants
@@ -436,20 +437,21 @@ def record_invoice(
     return row is not None
 
 
-def resolve_invoice_payment(payment_intent_id: str) -> None:
-    """Ledger origin resolver: link (or record) the membership invoice a payment intent paid."""
-    invoice_id = gateway.invoice_for_payment_intent(payment_intent_id)
-    if not invoice_id:
+def resolve_invoice_payment(origin: origins.Origin) -> None:
+    """Origin resolver: link (or record) the membership invoice a payment intent paid.
+
+    Stripe was read before (origins.read_origin), so no call is made under the row locks."""
+    if not origin.invoice_id:
         return
-    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.stripe_object_id == invoice_id))
-    if entry is None:
-        record_invoice(gateway.retrieve_invoice(invoice_id), payment_intent_id)
-    elif entry.payment_intent_id is None:
-        entry.payment_intent_id = payment_intent_id  # a link, filled in when first needed
-        db.session.flush()
+    entry = ledger.entry_for(origin.invoice_id)
+    if entry is not None:
+        if entry.kind == EntryKind.membership:
+            ledger.link_payment_intent(entry, origin.payment_intent_id)
+    elif origin.invoice is not None:
+        record_invoice(origin.invoice, origin.payment_intent_id)
 
 
-ledger.ORIGIN_RESOLVERS.append(resolve_invoice_payment)
+origins.RESOLVERS.append(resolve_invoice_payment)
 
 
 def payment_failed(invoice: Invoice, attempt: int) -> None:

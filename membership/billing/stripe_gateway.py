@@ -188,7 +188,13 @@ def create_price(
 
 
 def create_checkout_session(params: dict[str, Any], idempotency_key: str) -> CheckoutSession:
-    """Create a Checkout Session."""
+    """Create a Checkout Session, always in the currency of its prices.
+
+    Adaptive Pricing (on by default in a Stripe dashboard) would let Checkout charge the reader
+    in their local currency; a campaign's totals and a plan's price are in one currency, so
+    every session the app creates turns it off.
+    """
+    params = {**params, "adaptive_pricing": {"enabled": False}}
     obj = _call(
         client().v1.checkout.sessions.create, params=params, options=_write(idempotency_key)
     )

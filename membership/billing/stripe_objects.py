@@ -153,13 +153,16 @@ class PaymentIntent:
 
 @dataclass(frozen=True)
 class Refund:
-    """One refund of a charge."""
+    """One refund of a charge: pending, requires_action, succeeded, failed or canceled (a
+    pending or even a succeeded refund can still fail)."""
 
     id: str
     amount: int
     currency: str
     status: str
     created: datetime
+    charge: str | None = None
+    payment_intent: str | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Refund:
@@ -170,6 +173,8 @@ class Refund:
             currency=(obj.get("currency") or "").lower(),
             status=obj.get("status") or "",
             created=from_unix(obj.get("created")),
+            charge=_id(obj.get("charge")),
+            payment_intent=_id(obj.get("payment_intent")),
         )
 
 

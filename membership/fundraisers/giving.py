@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from membership import audit
 from membership.accounts.models import User
+from membership.billing import origins
 from membership.billing import stripe_gateway as gateway
 from membership.billing.stripe_objects import CheckoutSession, Invoice, PaymentIntent, Subscription
 from membership.extensions import db
@@ -172,8 +173,8 @@ def _donation_for(metadata: dict[str, str], lock: bool = True) -> Donation | Non
     if not donation_id.isdigit():
         return None
     query = select(Donation).where(Donation.id == int(donation_id))
-    if lock:
-        query = query.with_for_update()
+    if lock:  # and re-read: the row may have been loaded (unlocked) before
+        query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalar(query)
 
 
@@ -195,10 +196,20 @@ def describe(donation: Donation) -> str:
 
 
 def sync_checkout(session: CheckoutSession) -> Donation | None:
-    """Mirror a completed Checkout Session (re-read from Stripe) into its donation."""
-    donation = _donation_for(session.metadata)
-    if donation is None or session.status != "complete":
+    """Mirror a completed Checkout Session (re-read from Stripe) into its donation.
+
+    Stripe is read first (the payment intent, or the subscription and its latest invoice), then
+    the donation is locked and written, so no Stripe call waits under the row locks."""
+    if session.status != "complete" or _donation_for(session.metadata, lock=False) is None:
         return None
+    intent = subscription = invoice = None
+    if session.mode == "payment" and session.payment_intent:
+        intent = gateway.retrieve_payment_intent(session.payment_intent)
+    elif session.mode == "subscription" and session.subscription:
+        subscription = gateway.retrieve_subscription(session.subscription)
+        if subscription.latest_invoice_id:
+            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+    donation = _donation_for(session.metadata)
     donation.stripe_checkout_session_id = donation.stripe_checkout_session_id or session.id
     if not donation.email and session.customer_email:
         donation.email = session.customer_email.strip().lower()
@@ -207,14 +218,11 @@ def sync_checkout(session: CheckoutSession) -> Donation | None:
             select(User.id).where(User.stripe_customer_id == session.customer)
         )
     # The receipts and rewards follow once, below, now that the donor's e-mail is known.
-    if session.mode == "payment" and session.payment_intent:
-        intent = gateway.retrieve_payment_intent(session.payment_intent)
+    if intent is not None:
         record_payment(intent, donation, follow_up=False)
-    elif session.mode == "subscription" and session.subscription:
-        subscription = gateway.retrieve_subscription(session.subscription)
+    elif subscription is not None:
         sync_donation_subscription(subscription, donation)
-        if subscription.latest_invoice_id:
-            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+        if invoice is not None:
             record_invoice(invoice, donation, follow_up=False)
     _after_payment(donation)
     return donation
@@ -233,6 +241,8 @@ def record_payment(
         log.error(
             "payment %s in %s for a %s campaign", intent.id, intent.currency, donation.currency
         )
+        _unattributed(donation, intent.id, intent.amount_received, intent.currency,
+                      intent.created, intent.id)  # fmt: skip
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.paid
@@ -272,6 +282,8 @@ def record_invoice(
         log.error(
             "invoice %s in %s for a %s campaign", invoice.id, invoice.currency, donation.currency
         )
+        _unattributed(donation, invoice.id, invoice.amount_paid, invoice.currency,
+                      invoice.paid_at or invoice.created, payment_intent_id)  # fmt: skip
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.active
@@ -292,6 +304,16 @@ def record_invoice(
     if follow_up:
         _after_payment(donation)
     return row is not None
+
+
+def _unattributed(donation: Donation, object_id: str, amount: int, currency: str, at,
+                  payment_intent_id: str | None) -> None:  # fmt: skip
+    """A gift paid in another currency than its campaign's: not counted, listed for staff."""
+    ledger.record_unattributed(
+        "payment", "currency", amount, stripe_object_id=object_id, currency=currency,
+        status="paid", occurred_at=at, payment_intent_id=payment_intent_id,
+        detail=f"gift {donation.id} to {donation.campaign.slug} ({donation.currency.upper()})",
+    )  # fmt: skip
 
 
 def sync_donation_subscription(subscription: Subscription, donation: Donation | None = None):
@@ -316,7 +338,7 @@ def _payments(donation: Donation) -> list[LedgerEntry]:
     return list(
         db.session.scalars(
             select(LedgerEntry)
-            .where(LedgerEntry.donation_id == donation.id, LedgerEntry.amount > 0)
+            .where(LedgerEntry.donation_id == donation.id, LedgerEntry.reverses_id.is_(None))
             .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
         )
     )
@@ -360,27 +382,24 @@ def queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
     )
 
 
-def resolve_gift_payment(payment_intent_id: str) -> None:
-    """Ledger origin resolver: record a one-time gift's payment when a refund arrives first."""
-    intent = gateway.retrieve_payment_intent(payment_intent_id)
-    if intent.metadata.get("kind") == KIND:
+def resolve_gift_origin(origin: origins.Origin) -> None:
+    """Origin resolver: record (or link) a gift whose refund or dispute arrived first.
+
+    A one-time gift is recorded from its payment intent, a monthly gift's month from the invoice
+    it paid; Stripe was read before (origins.read_origin), so no call is made under the locks.
+    """
+    intent = origin.payment_intent
+    if intent is not None and intent.metadata.get("kind") == KIND:
         record_payment(intent)
-
-
-def resolve_gift_invoice(payment_intent_id: str) -> None:
-    """Ledger origin resolver: link (or record) the monthly-gift invoice a payment intent paid."""
-    invoice_id = gateway.invoice_for_payment_intent(payment_intent_id)
-    if not invoice_id:
         return
-    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.stripe_object_id == invoice_id))
+    if not origin.invoice_id:
+        return
+    entry = ledger.entry_for(origin.invoice_id)
     if entry is not None:
-        if entry.payment_intent_id is None:
-            entry.payment_intent_id = payment_intent_id
-            db.session.flush()
-        return
-    invoice = gateway.retrieve_invoice(invoice_id)
-    if invoice.subscription_metadata.get("kind") == KIND:
-        record_invoice(invoice, payment_intent_id=payment_intent_id)
+        if entry.kind == EntryKind.monthly_gift:
+            ledger.link_payment_intent(entry, origin.payment_intent_id)
+    elif origin.invoice is not None and origin.invoice.subscription_metadata.get("kind") == KIND:
+        record_invoice(origin.invoice, payment_intent_id=origin.payment_intent_id)
 
 
-ledger.ORIGIN_RESOLVERS.extend([resolve_gift_payment, resolve_gift_invoice])
+origins.RESOLVERS.append(resolve_gift_origin)

@@ -12,6 +12,7 @@ from membership.extensions import db
 from membership.fundraisers.models import Donation, RewardTier
 from membership.gifts.services import add_months
 from membership.ledger.models import LedgerEntry
+from membership.ledger.services import effective_reversals
 from membership.perks.models import GrantSource, PerkGrant
 from membership.timeutil import utcnow
 
@@ -63,6 +64,7 @@ def grant_rewards(donation: Donation, amount: int) -> list[PerkGrant]:
 
 
 REWARD_ENDED = "reward ended: the gift was refunded or disputed"
+REWARD_RESTORED = "reward: given back, the refund that ended it failed"
 
 
 def _crossing(payments: list[LedgerEntry], reversals: list[LedgerEntry], minimum: int):
@@ -112,11 +114,13 @@ def _entitled_until(
 
 
 def end_rewards(donation: Donation) -> list[PerkGrant]:
-    """End the donation's reward grants its net gift no longer earns (refunds, lost disputes).
+    """End the donation's reward grants its net gift no longer earns (refunds, lost disputes);
+    give back one that a refund ended when that refund failed or was canceled.
 
     The end is worked out from the ledger rows alone (when each payment fell below a tier's
-    minimum), and a grant's end only ever moves earlier, so duplicated or reordered refund and
-    dispute events end in the same state. The grant stays, revoked, with the reason.
+    minimum, counting only refunds that were not undone), so duplicated or reordered refund and
+    dispute events end in the same state. The grant stays, revoked, with the reason; a grant
+    someone else revoked earlier is left alone.
     """
     if donation.user_id is None:
         return []
@@ -138,24 +142,35 @@ def end_rewards(donation: Donation) -> list[PerkGrant]:
             .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
         )
     )
-    payments = [row for row in rows if row.amount > 0]
-    reversals = [row for row in rows if row.amount < 0]
-    if not reversals:
+    payments = [row for row in rows if row.reverses_id is None and row.amount > 0]
+    reversals = effective_reversals(rows)
+    if not reversals and not any(grant.reason == REWARD_ENDED for grant in grants):
         return []
-    ended = []
+    changed = []
     for grant in grants:
         tiers = [t for t in donation.campaign.reward_tiers if t.perk_id == grant.perk_id]
         until = _entitled_until(tiers, payments, reversals, grant.starts_at)
-        if until is None or (grant.ends_at is not None and until >= grant.ends_at):
-            continue  # no current tier to judge by (staff removed it), or still fully earned
-        until = max(until, grant.starts_at)
-        if grant.revoked_at is not None and grant.revoked_at <= until:
+        if until is None:
+            continue  # no current tier to judge by (staff removed it)
+        ours = grant.revoked_at is not None and grant.reason == REWARD_ENDED
+        if grant.ends_at is not None and until >= grant.ends_at:
+            if ours:  # the refund that ended it failed or was canceled
+                grant.revoked_at = None
+                grant.reason = REWARD_RESTORED
+                audit.record("perk.reward_restored", "user", donation.user_id,
+                             perk=grant.perk.slug, donation=donation.id)  # fmt: skip
+                changed.append(grant)
             continue
+        until = max(until, grant.starts_at)
+        if grant.revoked_at == until:
+            continue
+        if not ours and grant.revoked_at is not None and grant.revoked_at < until:
+            continue  # revoked earlier for another reason
         grant.revoked_at = until
         grant.reason = REWARD_ENDED
         audit.record("perk.reward_ended", "user", donation.user_id, perk=grant.perk.slug,
                      donation=donation.id, until=until.isoformat())  # fmt: skip
-        ended.append(grant)
-    if ended:
+        changed.append(grant)
+    if changed:
         db.session.flush()
-    return ended
+    return changed

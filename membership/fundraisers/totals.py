@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, case, cast, func, select, update
+from sqlalchemy import String, and_, case, cast, func, literal, select, update
 
 from membership.extensions import db
 from membership.fundraisers.models import Campaign, Donation
@@ -31,10 +31,10 @@ def bump_version(campaign_id: int) -> None:
 
 def _on_new_entry(entry: LedgerEntry) -> None:
     """Ledger hook: every new row of a campaign bumps its version; a refund or lost dispute of a
-    gift ends the rewards it no longer earns."""
+    gift ends the rewards it no longer earns (and a failed refund gives them back)."""
     if entry.campaign_id is not None:
         bump_version(entry.campaign_id)
-    if entry.donation_id is not None and entry.amount < 0:
+    if entry.donation_id is not None and entry.reverses_id is not None:
         donation = db.session.get(Donation, entry.donation_id)
         if donation is not None:
             end_rewards(donation)
@@ -43,15 +43,92 @@ def _on_new_entry(entry: LedgerEntry) -> None:
 ledger.ON_NEW_ENTRY.append(_on_new_entry)
 
 
+def equal_shares(amount: int, n: int) -> list[int]:
+    """A split payment's share for each of n outlets in display order: amount // n each, and the
+    amount % n units left over one each to the first outlets."""
+    quotient, rest = divmod(amount, n)
+    return [quotient + (1 if index < rest else 0) for index in range(n)]
+
+
+def taken_back(shares: list[int], reversed_amount: int) -> list[int]:
+    """How much of each share a payment's refunds and lost disputes took back, in all.
+
+    `reversed_amount` (the payment's net reversals, failed refunds deducted) is split in
+    proportion to the shares, rounding along the running sum: outlet i gets
+    floor(R·C_i / P) - floor(R·C_(i-1) / P), where C_i is the sum of the first i shares and P
+    their total. The parts add up to R exactly, each stays within 0 and its share (for R within
+    0 and P), and at R = P each is its share: a payment refunded in full, in any number of
+    partial refunds, nets every outlet to exactly 0. The figure depends only on R, never on the
+    order or size of the partial refunds.
+    """
+    payment = sum(shares)
+    if payment == 0:
+        return [0] * len(shares)
+    parts, running, before = [], 0, 0
+    for share in shares:
+        running += share
+        upto = reversed_amount * running // payment
+        parts.append(upto - before)
+        before = upto
+    return parts
+
+
+def _split_reversals(
+    campaign_id: int, outlet_ids: list[int], criteria: tuple, key
+) -> dict[tuple[Any, int], int]:
+    """Each outlet's part of the refunds and lost disputes of split payments matching criteria.
+
+    Each reversing row takes the difference its amount makes to the payment's running total of
+    reversals (in Stripe's order: occurred_at, then id), so the rows of one payment add up to
+    taken_back() of its net reversals, and a period holds exactly the rows that fell in it.
+    """
+    matches = case((and_(*criteria), 1), else_=0) if criteria else literal(1)
+    group = key if key is not None else literal(None)
+    rows = db.session.execute(
+        select(LedgerEntry.reverses_id, LedgerEntry.amount, group, matches)
+        .where(
+            LedgerEntry.campaign_id == campaign_id,
+            LedgerEntry.outlet_id.is_(None),
+            LedgerEntry.reverses_id.is_not(None),
+        )
+        .order_by(LedgerEntry.reverses_id, LedgerEntry.occurred_at, LedgerEntry.id)
+    ).all()
+    if not rows:
+        return {}
+    payments = dict(
+        db.session.execute(
+            select(LedgerEntry.id, LedgerEntry.amount).where(
+                LedgerEntry.id.in_({row[0] for row in rows})
+            )
+        ).all()
+    )
+    n = len(outlet_ids)
+    out: dict[tuple[Any, int], int] = {}
+    running: dict[int, int] = {}
+    for payment_id, amount, group_value, matched in rows:
+        shares = equal_shares(payments.get(payment_id, 0), n)
+        before = running.get(payment_id, 0)
+        after = before - amount  # reversals are negative; a failed refund's row gives back
+        running[payment_id] = after
+        if not matched:
+            continue
+        now, earlier = taken_back(shares, after), taken_back(shares, before)
+        for outlet_id, upto, prior in zip(outlet_ids, now, earlier, strict=True):
+            part = upto - prior
+            slot = (group_value if key is not None else None, outlet_id)
+            out[slot] = out.get(slot, 0) - part
+    return out
+
+
 def split_shares(
     campaign_id: int, outlet_ids: list[int], *criteria, key=None
 ) -> dict[tuple[Any, int], int]:
     """Each outlet's part of the campaign's ledger rows matching `criteria`, per value of `key`."""
-    # A row with an outlet counts for that outlet. A row without one (a split gift, or its refund)
-    # is shared equally among the campaign's outlets in display order: |amount| // N each, and the
-    # |amount| % N units left over go one each to the first outlets, with the row's sign. A full
-    # refund therefore takes back exactly what its gift gave, and the shares add up to the total.
-    # Both the public progress and the staff report read their outlet figures from here.
+    # A row with an outlet counts for that outlet. A gift without one is shared equally among the
+    # campaign's outlets in display order (equal_shares); its refunds and lost disputes take back
+    # from those shares in proportion (taken_back), so every outlet's figure nets exactly and the
+    # shares add up to the total. Both the public progress and the staff report read their
+    # outlet figures from here.
     keys = [key] if key is not None else []
     known = set(outlet_ids)
     where = (LedgerEntry.campaign_id == campaign_id, *criteria)
@@ -68,12 +145,14 @@ def split_shares(
     n = len(outlet_ids)
     if n == 0:
         return shares
+    # Split payments (and any reversing row that names no payment), in SQL: grouped by sign and
+    # |amount| % N, so a campaign of many gifts costs one grouped query.
     magnitude = func.abs(LedgerEntry.amount)
     positive = case((LedgerEntry.amount > 0, 1), else_=0)
     remainder = magnitude % n
     groups = db.session.execute(
         select(*keys, positive, remainder, func.sum(magnitude // n), func.count())
-        .where(*where, LedgerEntry.outlet_id.is_(None))
+        .where(*where, LedgerEntry.outlet_id.is_(None), LedgerEntry.reverses_id.is_(None))
         .group_by(*keys, positive, remainder)
     ).all()
     for *group, is_positive, rest, quotient_sum, count in groups:
@@ -82,6 +161,8 @@ def split_shares(
             slot = (group[0] if group else None, outlet_id)
             part = sign * (int(quotient_sum) + (int(count) if index < rest else 0))
             shares[slot] = shares.get(slot, 0) + part
+    for slot, part in _split_reversals(campaign_id, outlet_ids, criteria, key).items():
+        shares[slot] = shares.get(slot, 0) + part
     return shares
 
 

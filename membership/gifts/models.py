@@ -33,7 +33,8 @@ class GiftMembership(db.Model):
     buyer_email: Mapped[str] = mapped_column(String(254))
     recipient_email: Mapped[str] = mapped_column(String(254))
     message: Mapped[str] = mapped_column(Text, default="")
-    # pending → paid → redeemed
+    # pending → paid → redeemed; refunded or disputed once the payment is taken back in full
+    # (services.follow_payment), and back to paid or redeemed if that refund fails
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)

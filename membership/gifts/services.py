@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import logging
 import secrets
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from membership import audit
 from membership.accounts.models import User
 from membership.accounts.services import AccountError, normalize_email
+from membership.billing import origins
 from membership.billing import services as billing
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Plan
@@ -19,11 +21,13 @@ from membership.billing.stripe_objects import PaymentIntent
 from membership.extensions import db
 from membership.gifts.models import GIFT_MONTHS, GiftMembership
 from membership.ledger import services as ledger
-from membership.ledger.models import EntryKind
+from membership.ledger.models import EntryKind, LedgerEntry
 from membership.mail import queue_mail
 from membership.money import format_money
 from membership.perks.models import GrantSource, PerkGrant
 from membership.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 KIND = "gift_membership"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
@@ -126,6 +130,15 @@ def record_payment(gift: GiftMembership, intent: PaymentIntent) -> bool:
     """Mark a gift paid from its succeeded payment intent: ledger row and mails, once."""
     if intent.status != "succeeded" or intent.amount_received <= 0:
         return False
+    if intent.currency != gift.currency:
+        log.error("gift payment %s in %s for a %s gift", intent.id, intent.currency, gift.currency)
+        ledger.record_unattributed(
+            "payment", "currency", intent.amount_received, stripe_object_id=intent.id,
+            currency=intent.currency, status=intent.status, occurred_at=intent.created,
+            payment_intent_id=intent.id,
+            detail=f"gift membership {gift.id} ({gift.currency.upper()})",
+        )  # fmt: skip
+        return False
     gift.payment_intent_id = intent.id
     if gift.status == "pending":
         gift.status = "paid"
@@ -163,15 +176,95 @@ def gift_for_intent(intent: PaymentIntent) -> GiftMembership | None:
     return db.session.get(GiftMembership, int(gift_id)) if gift_id.isdigit() else None
 
 
-def resolve_gift_payment(payment_intent_id: str) -> None:
-    """Ledger origin resolver: record a gift's payment when its refund arrives first."""
-    intent = gateway.retrieve_payment_intent(payment_intent_id)
-    gift = gift_for_intent(intent)
+def resolve_gift_origin(origin: origins.Origin) -> None:
+    """Origin resolver: record a gift's payment when its refund arrives first (Stripe was read
+    before, in origins.read_origin)."""
+    gift = gift_for_intent(origin.payment_intent) if origin.payment_intent else None
     if gift is not None:
-        record_payment(gift, intent)
+        record_payment(gift, origin.payment_intent)
 
 
-ledger.ORIGIN_RESOLVERS.append(resolve_gift_payment)
+origins.RESOLVERS.append(resolve_gift_origin)
+
+
+# A gift whose payment was refunded in full, or lost a dispute, is void: its code no longer
+# works, and perks already redeemed end when the money went back. A partial refund (a goodwill
+# gesture by staff) leaves the gift as it is. A refund that failed or was canceled gives the gift
+# back (the ledger nets it), perks included.
+REFUNDED, DISPUTED = "refunded", "disputed"
+VOID = (REFUNDED, DISPUTED)
+GIFT_VOIDED = "gift membership ended: its payment was refunded or disputed"
+
+
+def _voided(payment: LedgerEntry) -> tuple[str, datetime] | None:
+    """Whether (and when) a gift's payment stopped paying for it: a lost dispute, or refunds
+    that took back all of it (failed refunds left out)."""
+    rows = db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.reverses_id == payment.id)
+        .order_by(LedgerEntry.occurred_at, LedgerEntry.id)
+    )
+    net = payment.amount
+    for row in ledger.effective_reversals(rows):
+        if row.kind == EntryKind.dispute:
+            return DISPUTED, row.occurred_at
+        net += row.amount
+        if net <= 0:
+            return REFUNDED, row.occurred_at
+    return None
+
+
+def follow_payment(gift: GiftMembership) -> None:
+    """Make the gift follow what its payment's refunds and disputes left of it (ledger rows
+    only, so duplicated or reordered events end in the same state)."""
+    payment = ledger.payment_for(gift.payment_intent_id)
+    if payment is None:
+        return
+    voided = _voided(payment)
+    grants = list(
+        db.session.scalars(
+            select(PerkGrant).where(
+                PerkGrant.source == GrantSource.gift, PerkGrant.source_ref == f"gift-{gift.id}"
+            )
+        )
+    )
+    if voided is not None:
+        status, at = voided
+        if gift.status != status:
+            gift.status = status
+            audit.record("gift.voided", "gift", gift.id, status=status, at=at.isoformat())
+        for grant in grants:
+            until = max(at, grant.starts_at)
+            if grant.revoked_at is not None and grant.reason != GIFT_VOIDED:
+                continue  # revoked by staff already
+            if grant.revoked_at != until:
+                grant.revoked_at, grant.reason = until, GIFT_VOIDED
+                audit.record("perk.gift_ended", "user", grant.user_id, gift=gift.id,
+                             until=until.isoformat())  # fmt: skip
+    elif gift.status in VOID:
+        gift.status = "redeemed" if gift.redeemed_by_id else "paid"
+        audit.record("gift.restored", "gift", gift.id, status=gift.status)
+        for grant in grants:
+            if grant.reason == GIFT_VOIDED:
+                grant.revoked_at = None
+                grant.reason = f"gift membership: {gift.plan.name}, {gift.months} months"
+    db.session.flush()
+
+
+def _on_new_entry(entry: LedgerEntry) -> None:
+    """Ledger hook: a refund, lost dispute or failed refund of a gift's payment."""
+    if entry.reverses_id is None or not entry.payment_intent_id:
+        return
+    gift = db.session.scalar(
+        select(GiftMembership)
+        .where(GiftMembership.payment_intent_id == entry.payment_intent_id)
+        .with_for_update()
+    )
+    if gift is not None:
+        follow_payment(gift)
+
+
+ledger.ON_NEW_ENTRY.append(_on_new_entry)
 
 
 def redeem(code: str, user: User) -> GiftMembership:
@@ -184,6 +277,8 @@ def redeem(code: str, user: User) -> GiftMembership:
         raise GiftError("unknown")
     if gift.status == "redeemed":
         raise GiftError("used")
+    if gift.status in VOID:
+        raise GiftError(gift.status)
     if gift.status != "paid":
         raise GiftError("unpaid")
     now = utcnow()

@@ -26,6 +26,8 @@ ERRORS = {
     "unknown": lambda: _("We do not know that code. Check it and try again."),
     "used": lambda: _("That code has been used already."),
     "unpaid": lambda: _("That gift is not paid yet. Try again in a few minutes."),
+    "refunded": lambda: _("That gift was refunded, so its code no longer works."),
+    "disputed": lambda: _("The payment for that gift was disputed, so its code no longer works."),
 }
 
 

@@ -21,9 +21,14 @@ class EntryKind(enum.StrEnum):
     offline = "offline"  # recorded by staff: bank transfer, cash
     refund = "refund"
     dispute = "dispute"  # a dispute lost: the money went back to the card holder
+    # A refund that failed or was canceled after its row was written: the money came back. The
+    # ledger is append-only, so the refund row stays and this positive row nets it.
+    refund_failed = "refund_failed"
 
 
 NEGATIVE_KINDS = (EntryKind.refund, EntryKind.dispute)
+# Rows that take money back from (or return it to) a payment; `reverses_id` names the payment.
+REVERSING_KINDS = (*NEGATIVE_KINDS, EntryKind.refund_failed)
 
 
 class LedgerEntry(db.Model):
@@ -70,4 +75,27 @@ class LedgerEntry(db.Model):
     # Stripe's hosted invoice or receipt page, shown to the reader.
     receipt_url: Mapped[str | None] = mapped_column(String(500))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UnattributedMoney(db.Model):
+    """Money Stripe reported that the app cannot count as its own, listed for staff.
+
+    A refund or a lost dispute of a charge the app never sold (same Stripe account, another
+    product), or a payment in another currency than the campaign or gift it names. None of it
+    is in the ledger, so no total counts it. One row per Stripe object; `status` follows it.
+    """
+
+    __tablename__ = "unattributed_money"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_object_id: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # refund, dispute, payment
+    reason: Mapped[str] = mapped_column(String(16))  # unknown_payment, currency
+    amount: Mapped[int]  # signed as the ledger would have it
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(32), default="")  # Stripe's, when it has one
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

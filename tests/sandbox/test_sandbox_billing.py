@@ -7,6 +7,7 @@ import json
 import pytest
 import stripe
 
+from stripe_sandbox.errors import StripeError as SandboxError
 from stripe_sandbox.testing import running_sandbox
 
 DAY = 86400
@@ -183,6 +184,61 @@ def test_sandbox_refunds(client, sandbox, receiver):
     types = receiver.types()
     assert types.count("charge.refunded") == 2 and types.count("refund.created") == 2
     assert types.index("charge.refunded") < types.index("refund.created")
+
+
+def _paid_intent(client, sandbox, card: str) -> str:
+    sess = client.v1.checkout.sessions.create(params={
+        "mode": "payment", "success_url": "https://n.example/ok", "line_items": [{
+            "quantity": 1, "price_data": {"currency": "eur", "unit_amount": 3000,
+                                          "product_data": {"name": "Gift"}}}]})  # fmt: skip
+    return sandbox.complete_checkout(sess.id, card=card, email="g@x.example")["payment_intent"]
+
+
+def test_sandbox_refunds_can_stay_pending_then_fail_or_be_canceled(client, sandbox, receiver):
+    """Card 7726's refunds start pending; a pending refund can fail or be canceled, and its
+    money is back on the charge; refund.updated and charge.refund.updated say so."""
+    pi_id = _paid_intent(client, sandbox, "4000000000007726")
+    first = client.v1.refunds.create(params={"payment_intent": pi_id, "amount": 1000})
+    second = client.v1.refunds.create(params={"payment_intent": pi_id, "amount": 500})
+    assert (first.status, second.status) == ("pending", "pending")
+    assert client.v1.charges.retrieve(first.charge).amount_refunded == 1500
+    assert sandbox.move_refund(first.id, "failed")["status"] == "failed"
+    assert sandbox.move_refund(second.id, "canceled")["status"] == "canceled"
+    charge = client.v1.charges.retrieve(first.charge)
+    assert charge.amount_refunded == 0 and not charge.refunded
+    assert client.v1.refunds.retrieve(first.id).failure_reason == "expired_or_canceled_card"
+    with pytest.raises(SandboxError, match="cannot become"):
+        sandbox.move_refund(first.id, "succeeded")
+    assert sandbox.wait_for_deliveries(5)
+    types = receiver.types()
+    assert types.count("refund.updated") == 2 and types.count("charge.refund.updated") == 2
+    assert types.count("refund.failed") == 1
+
+
+def test_sandbox_refund_states_move_with_the_clock(client, sandbox, receiver):
+    """Card 7726: pending, succeeded a day later. Card 5126: succeeded, failed a day later."""
+    pending = client.v1.refunds.create(
+        params={"payment_intent": _paid_intent(client, sandbox, "4000000000007726")}
+    )
+    failing = client.v1.refunds.create(
+        params={"payment_intent": _paid_intent(client, sandbox, "4000000000005126")}
+    )
+    assert (pending.status, failing.status) == ("pending", "succeeded")
+    sandbox.advance_clock(seconds=DAY + 1)
+    assert client.v1.refunds.retrieve(pending.id).status == "succeeded"
+    assert client.v1.refunds.retrieve(failing.id).status == "failed"
+    assert client.v1.charges.retrieve(pending.charge).refunded
+    assert client.v1.charges.retrieve(failing.charge).amount_refunded == 0
+
+
+def test_sandbox_checkout_takes_adaptive_pricing(client, sandbox):
+    """Checkout's `adaptive_pricing[enabled]` is accepted and shown on the session."""
+    sess = client.v1.checkout.sessions.create(params={
+        "mode": "payment", "success_url": "https://n.example/ok",
+        "adaptive_pricing": {"enabled": False}, "line_items": [{
+            "quantity": 1, "price_data": {"currency": "eur", "unit_amount": 3000,
+                                          "product_data": {"name": "Gift"}}}]})  # fmt: skip
+    assert client.v1.checkout.sessions.retrieve(sess.id).adaptive_pricing.enabled is False
 
 
 def test_sandbox_disputes(client, sandbox, receiver, member):
