@@ -114,7 +114,7 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
     return render_template(
         "admin/member.html",
         file=services.member_file(user),
-        gift_purchases={g.payment_intent_id: g for g in gifts_bought(user.id) if g.payment_intent_id},
+        gift_purchases={g.payment_intent_id: g for g in gifts_bought(user.id)},
         note_form=note_form or NoteForm(formdata=None),
         grant_form=grant_form or _grant_form(formdata=None),
         withdraw_form=WithdrawForm(formdata=None),

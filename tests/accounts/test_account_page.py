@@ -129,9 +129,10 @@ def test_a_redeemed_gift_shows_its_perks_and_end_date_not_not_a_member(
 ):
     with app.app_context():
         plan = db.session.scalar(select(Plan).where(Plan.slug == "supporter"))
-        db.session.add(GiftMembership(code="GIFT-7KQ2-M9XD-4HPT", plan_id=plan.id, months=6,
-                                      amount=3000, currency="eur", buyer_email="g@example.org",
-                                      recipient_email="reader@example.org", status="paid"))  # fmt: skip
+        gift = GiftMembership(code="GIFT-7KQ2-M9XD-4HPT", plan_id=plan.id, months=6,
+                              amount=3000, currency="eur", buyer_email="g@example.org",
+                              recipient_email="reader@example.org", status="paid")  # fmt: skip
+        db.session.add(gift)
         db.session.commit()
     auth.login()
     assert auth.post("/gift/redeem", {"code": "GIFT-7KQ2-M9XD-4HPT"}).status_code == 303
@@ -156,7 +157,8 @@ def test_complimentary_and_reward_perks_show_with_their_end_date(
     ends = utcnow() + timedelta(days=40)
     with app.app_context():
         perk = db.session.scalar(select(Perk).where(Perk.slug == "ad-free"))
-        db.session.add(PerkGrant(user_id=db.session.scalar(select(User.id)), perk_id=perk.id, source=source,
+        user_id = db.session.scalar(select(User.id))
+        db.session.add(PerkGrant(user_id=user_id, perk_id=perk.id, source=source,
                                  source_ref="t-1", starts_at=utcnow() - timedelta(days=1),
                                  ends_at=ends, reason="test"))  # fmt: skip
         db.session.commit()

@@ -273,7 +273,9 @@ def test_thanks_page_names_the_newsroom_a_gift_went_to(app, campaign, auth, clie
     assert "part of Reporters Together" in text
 
 
-def test_thanks_page_names_the_fundraiser_of_a_gift_to_all(app, campaign, auth, client, stripe_world):
+def test_thanks_page_names_the_fundraiser_of_a_gift_to_all(
+    app, campaign, auth, client, stripe_world
+):
     give_and_pay(auth, stripe_world, amount="10")
     text = _thanks_text(app, client)
     assert "Your gift of €10.00 to Reporters Together has arrived." in text

@@ -12,9 +12,9 @@ from membership.gifts.models import GiftMembership
 from membership.gifts.services import add_months, normalize_code
 from membership.ledger.models import LedgerEntry
 from membership.perks.services import active_perk_slugs
-from tests.fundraisers.conftest import text_of
 from tests.conftest import Actions
 from tests.factories import make_user
+from tests.fundraisers.conftest import text_of
 
 
 @pytest.fixture
@@ -191,4 +191,5 @@ def test_staff_see_a_gift_purchase_as_a_gift_membership_with_its_code(
     staff.login(email="staff@example.org")
     html = staff.client.get(f"/admin/members/{buyer}").get_data(as_text=True)
     payments = text_of(html.split('id="payments"')[1].split("</section>")[0])
-    assert f"gift membership 6 months of Supporter for friend@example.org · {code} · paid" in payments
+    described = f"6 months of Supporter for friend@example.org · {code} · paid"
+    assert f"gift membership {described}" in payments
