@@ -77,6 +77,19 @@ def access_by_source(grants: list[PerkGrant]) -> list[Access]:
     return summary
 
 
+def perks_held(grants: list[PerkGrant]) -> list[tuple[Perk, datetime | None]]:
+    """Each perk the grants open, once, with its latest end (None: no end date)."""
+    ends: dict[int, datetime | None] = {}
+    perks: dict[int, Perk] = {}
+    for grant in grants:
+        end = _effective_end(grant)
+        if grant.perk_id not in perks:
+            perks[grant.perk_id], ends[grant.perk_id] = grant.perk, end
+        elif ends[grant.perk_id] is not None and (end is None or end > ends[grant.perk_id]):
+            ends[grant.perk_id] = end
+    return [(perk, ends[perk_id]) for perk_id, perk in perks.items()]
+
+
 @dataclass(frozen=True)
 class Window:
     """When a membership's perks are open, and why."""
