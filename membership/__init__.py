@@ -68,17 +68,9 @@ def register_extensions(app: Flask) -> None:
             select(User).where(User.session_token == session_token, User.deleted_at.is_(None))
         )
 
-    from flask_babel import format_date, format_datetime
-
     from membership.money import format_money
 
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["dateformat"] = lambda value, fmt="medium": (
-        format_date(value, fmt) if value else ""
-    )
-    app.jinja_env.filters["datetimeformat"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else ""
-    )
     app.jinja_env.globals["grace"] = timedelta(days=int(app.config.get("GRACE_DAYS", 7)))
 
     @app.context_processor

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from membership.extensions import babel
@@ -29,6 +29,14 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our selector and expose the language list to templates."""
     babel.init_app(app, locale_selector=select_locale)
+    # After Flask-Babel, which registers its own `dateformat`/`datetimeformat`: those format a
+    # missing date as today's (format_date(None) is now), so an empty "Ended" showed today.
+    app.jinja_env.filters["dateformat"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["datetimeformat"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
 
     @app.after_request
     def _vary_on_language(response):

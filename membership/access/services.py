@@ -451,7 +451,9 @@ def decide(
         return Decision(True, "open", perks, None)
     if required in perks:
         return Decision(True, "perk", perks, required)
-    if meter is not None and meter.counted:
+    # A free read: this article is among them, or (a peek, a navigation: nothing spent) one is
+    # left for it. An answer that did not spend says what a read would get.
+    if meter is not None and (meter.counted or meter.remaining > 0):
         return Decision(True, "metered", perks, required, meter)
     if meter is not None and meter.limit > 0:
         return Decision(False, "meter_exhausted", perks, required, meter)

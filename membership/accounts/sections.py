@@ -18,5 +18,14 @@ def register(template: str, context: Callable[[User], dict[str, Any]]) -> None:
 
 
 def render_context(user: User) -> list[tuple[str, dict[str, Any]]]:
-    """Every section's template and context for this reader."""
-    return [(template, context(user)) for template, context in SECTIONS]
+    """Every section's template and context for this reader.
+
+    A section may put values for the others under "shared" (the gifts section names the gift
+    each gift purchase paid for, so the payments list can say so); every section then reads
+    all of them as `section.shared`, so no domain imports another's views for it.
+    """
+    contexts = [(template, context(user)) for template, context in SECTIONS]
+    shared: dict[str, Any] = {}
+    for _template, context in contexts:
+        shared.update(context.get("shared", {}))
+    return [(template, {**context, "shared": shared}) for template, context in contexts]

@@ -19,6 +19,7 @@ from membership.admin import cache, charts, reports, services
 from membership.admin.csvexport import csv_response
 from membership.admin.forms import GrantForm, NoteForm, RefundForm, SearchForm, WithdrawForm
 from membership.extensions import db
+from membership.gifts.services import gifts_bought
 from membership.ledger.models import LedgerEntry
 from membership.money import MoneyError, format_money, to_minor
 from membership.perks.models import Perk, PerkGrant
@@ -113,6 +114,7 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
     return render_template(
         "admin/member.html",
         file=services.member_file(user),
+        gift_purchases={g.payment_intent_id: g for g in gifts_bought(user.id)},
         note_form=note_form or NoteForm(formdata=None),
         grant_form=grant_form or _grant_form(formdata=None),
         withdraw_form=WithdrawForm(formdata=None),

@@ -236,6 +236,21 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription
     return Subscription.from_stripe(obj)
 
 
+def cancel_subscription(subscription_id: str, key: str) -> Subscription:
+    """Cancel a subscription at once (DELETE); returns it, ended.
+
+    Stripe treats a DELETE as idempotent by itself (a second one answers that the subscription
+    is canceled already) and ignores the key; it is sent all the same, as on every write.
+    """
+    obj = _call(
+        client().v1.subscriptions.cancel,
+        subscription_id,
+        params={"expand": ["latest_invoice"]},
+        options=_write(key),
+    )
+    return Subscription.from_stripe(obj)
+
+
 def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]:
     """Every subscription (all statuses), newest first."""
     params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}

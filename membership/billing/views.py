@@ -17,7 +17,7 @@ from membership.billing.models import Membership, Plan
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
 from membership.ledger import services as ledger
-from membership.perks.services import active_grants
+from membership.perks.services import access_by_source, active_grants, perks_held
 
 bp = Blueprint("billing", __name__)
 log = logging.getLogger(__name__)
@@ -151,10 +151,13 @@ def account_section(user) -> dict:
     """The membership part of the account page."""
     memberships = services.memberships_of(user.id)
     payments = ledger.entries_of(user.id)
+    grants = active_grants(user.id)
     return {
         "membership": next((m for m in memberships if m.is_live), None),
         "past": [m for m in memberships if not m.is_live],
-        "grants": active_grants(user.id),
+        "grants": grants,
+        "access": access_by_source(grants),  # perks from gifts, the newsroom, rewards
+        "perks": perks_held(grants),  # each perk once, with its latest end
         "payments": payments,
         "form": EmptyForm(),
     }

@@ -330,6 +330,29 @@ def sync_donation_subscription(subscription: Subscription, donation: Donation | 
         subscription.status in ("active", "past_due") and donation.status == DonationStatus.pending
     ):
         donation.status = DonationStatus.active
+    if subscription.status in ("active", "past_due", "trialing"):
+        donation.current_period_end = subscription.current_period_end  # the next payment
+    return donation
+
+
+def stop_monthly_gift(donation: Donation, actor: User) -> Donation:
+    """The donor stops a monthly gift: its subscription is cancelled at once, no further payment.
+
+    The donation ends from the cancelled subscription Stripe returns, so the donor's page says
+    so straight away; customer.subscription.deleted later finds it ended already. A second stop
+    (a double click) finds the subscription cancelled and ends the donation all the same.
+    """
+    key = f"donation-{donation.id}-stop"
+    try:
+        subscription = gateway.cancel_subscription(donation.stripe_subscription_id, key)
+    except gateway.PaymentProviderError:
+        subscription = gateway.retrieve_subscription(donation.stripe_subscription_id)
+        if subscription.status not in ("canceled", "incomplete_expired"):
+            raise
+    sync_donation_subscription(subscription, donation)
+    audit.record("donation.stopped", "user", donation.user_id, actor_id=actor.id,
+                 donation=donation.id, subscription=subscription.id)  # fmt: skip
+    db.session.flush()
     return donation
 
 

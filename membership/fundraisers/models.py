@@ -192,6 +192,8 @@ class Donation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A monthly gift's next payment: its subscription's current period end, kept when syncing.
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     campaign: Mapped[Campaign] = relationship(foreign_keys=[campaign_id])
     outlet: Mapped[Outlet | None] = relationship()

@@ -17,15 +17,22 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from membership.accounts import sections
+from membership.accounts.forms import EmptyForm
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.edge import parse_id
 from membership.extensions import csrf, db, limiter
 from membership.fundraisers import campaigns, giving, page_cache, page_fastpath, totals
 from membership.fundraisers.forms import DonateForm
-from membership.fundraisers.models import Campaign, CampaignStatus, Donation
+from membership.fundraisers.models import (
+    Campaign,
+    CampaignStatus,
+    Donation,
+    DonationStatus,
+    Frequency,
+)
 from membership.money import format_money
 from membership.security import allow_framing
 
@@ -194,9 +201,51 @@ def embed(slug: str):
     )
 
 
+@bp.route("/account/donations/<int:donation_id>/stop", methods=["GET", "POST"])
+@login_required
+def stop_monthly_gift(donation_id: int):
+    """Ask, then stop one of the reader's own monthly gifts (its subscription ends at once)."""
+    donation = db.session.get(Donation, donation_id)
+    if (
+        donation is None
+        or donation.user_id != current_user.id
+        or donation.frequency != Frequency.monthly
+        or not donation.stripe_subscription_id
+    ):
+        abort(404)
+    target = donation.outlet.name if donation.outlet else donation.campaign.title
+    back = url_for("accounts.account", _anchor="donations")
+    if donation.status == DonationStatus.ended:
+        flash(_("Your monthly gift to %(target)s is stopped already.", target=target))
+        return redirect(back, 303)
+    form = EmptyForm()
+    if request.method == "GET":
+        return render_template("fundraisers/stop_monthly.html", donation=donation,
+                               target=target, form=form)  # fmt: skip
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        giving.stop_monthly_gift(donation, current_user)
+    except PaymentProviderError:
+        db.session.rollback()
+        log.exception("stopping monthly gift %s failed", donation_id)
+        flash(_("Payments are unavailable for a moment. Please try again."), "error")
+        return redirect(back, 303)
+    db.session.commit()
+    flash(_("Your monthly gift to %(target)s is stopped. No further payment will be taken. "
+            "Thank you for your support!", target=target))  # fmt: skip
+    return redirect(back, 303)
+
+
 def account_section(user) -> dict:
-    """The donations part of the account page."""
-    return {"donations": campaigns.donations_of(user.id)}
+    """The donations part of the account page: monthly gifts that run, with their next date."""
+    donations = campaigns.donations_of(user.id)
+    running = [
+        d for d in donations
+        if d.frequency == Frequency.monthly and d.status == DonationStatus.active
+        and d.stripe_subscription_id
+    ]  # fmt: skip
+    return {"donations": donations, "monthly": running}
 
 
 sections.register("fundraisers/_account_donations.html", account_section)

@@ -66,6 +66,17 @@ def giftable_plans() -> list[Plan]:
     return [p for p in plans if not p.pay_what_you_want and p.price_for("month")]
 
 
+def gifts_bought(user_id: int) -> list[GiftMembership]:
+    """The gift memberships a reader paid for, newest first (unpaid Checkouts left out)."""
+    return list(
+        db.session.scalars(
+            select(GiftMembership)
+            .where(GiftMembership.buyer_id == user_id, GiftMembership.status != "pending")
+            .order_by(GiftMembership.created_at.desc(), GiftMembership.id.desc())
+        )
+    )
+
+
 def start_gift_checkout(
     plan: Plan, months: int, recipient_email: str, message: str, buyer: User | None,
     buyer_email: str | None,

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from membership.accounts import sections
 from membership.billing.models import Plan
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db, limiter
@@ -95,3 +96,13 @@ def redeem():
             )  # fmt: skip
             return redirect(url_for("accounts.account"), 303)
     return render_template("gifts/redeem.html", form=form), 400 if form.errors else 200
+
+
+def account_section(user) -> dict:
+    """The gift memberships the reader gave, on the account page."""
+    gifts = services.gifts_bought(user.id)
+    by_intent = {gift.payment_intent_id: gift for gift in gifts if gift.payment_intent_id}
+    return {"gifts": gifts, "shared": {"gift_purchases": by_intent}}
+
+
+sections.register("gifts/_account_gifts.html", account_section)

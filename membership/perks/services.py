@@ -43,6 +43,54 @@ def active_perk_slugs(user_id: int, at: datetime | None = None) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Access:
+    """What one kind of source (a gift, the newsroom, a reward) opens for a reader, and until when
+    (None: no end date)."""
+
+    source: GrantSource
+    perks: tuple[str, ...]
+    ends_at: datetime | None
+
+
+def _effective_end(grant: PerkGrant) -> datetime | None:
+    """When a grant stops opening its perk: its end, or an earlier scheduled withdrawal."""
+    ends = [at for at in (grant.ends_at, grant.revoked_at) if at is not None]
+    return min(ends) if ends else None
+
+
+def access_by_source(grants: list[PerkGrant]) -> list[Access]:
+    """Active grants other than a membership's, by source: the perks and the latest end."""
+    found: dict[GrantSource, list[PerkGrant]] = {}
+    for grant in grants:
+        if grant.source != GrantSource.membership:
+            found.setdefault(grant.source, []).append(grant)
+    summary = []
+    for source, group in found.items():
+        ends = [_effective_end(grant) for grant in group]
+        summary.append(
+            Access(
+                source=source,
+                perks=tuple(dict.fromkeys(grant.perk.name for grant in group)),
+                ends_at=None if None in ends else max(ends),
+            )
+        )
+    return summary
+
+
+def perks_held(grants: list[PerkGrant]) -> list[tuple[Perk, datetime | None]]:
+    """Each perk the grants open, once, with its latest end (None: no end date)."""
+    ends: dict[int, datetime | None] = {}
+    perks: dict[int, Perk] = {}
+    for grant in grants:
+        end = _effective_end(grant)
+        if grant.perk_id not in perks:
+            perks[grant.perk_id], ends[grant.perk_id] = grant.perk, end
+        elif ends[grant.perk_id] is not None and (end is None or end > ends[grant.perk_id]):
+            ends[grant.perk_id] = end
+    return [(perk, ends[perk_id]) for perk_id, perk in perks.items()]
+
+
+@dataclass(frozen=True)
 class Window:
     """When a membership's perks are open, and why."""
 

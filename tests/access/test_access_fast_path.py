@@ -66,6 +66,7 @@ def _both(app, client, query: dict, headers: dict | None = None):
         ({"article": "weather-week", "tag": ["sport", "culture"]}, {}, True, "open"),
         ({"article": "the-river-report"}, {"Origin": "https://www.example.org"}, True, "perk"),
         ({"article": "the-river-report"}, {"Origin": "https://evil.example"}, True, "perk"),
+        ({"article": "the-river-report", "peek": "1"}, {}, True, "perk"),
     ],
 )
 def test_the_fast_path_answers_like_the_view(app, client, member, query, headers, allowed, reason):

@@ -85,11 +85,50 @@ def test_navigations_sub_resources_and_peeks_never_spend(ask, auth, world, premi
         ({}, {"peek": "1"}),
     ]:
         body = ask("/investigations/a", headers=headers, **params)[1]
+        # what a read would get (a free read remains), with nothing spent
         assert _meter(body) == (
-            False, "meter_exhausted", {"limit": 2, "used": 0, "remaining": 2},
+            True, "metered", {"limit": 2, "used": 0, "remaining": 2},
         )  # fmt: skip
     fetch = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
-    assert ask("/investigations/a", headers=fetch)[1]["reason"] == "metered"
+    assert _meter(ask("/investigations/a", headers=fetch)[1]) == (
+        True, "metered", {"limit": 2, "used": 1, "remaining": 1},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_peek_answers_what_a_read_would_get_without_spending(
+    app, ask, auth, world, premium, fast_path
+):
+    app.config["ACCESS_FAST_PATH"] = fast_path
+    world.user()
+    auth.login()
+    assert _meter(ask("/investigations/a", peek="1")[1]) == (
+        True, "metered", {"limit": 2, "used": 0, "remaining": 2},
+    )  # fmt: skip
+    ask("/investigations/a")
+    ask("/investigations/b")
+    # an article read already stays open; a new one would find the meter spent
+    assert _meter(ask("/investigations/b", peek="1")[1]) == (
+        True, "metered", {"limit": 2, "used": 2, "remaining": 0},
+    )  # fmt: skip
+    assert _meter(ask("/investigations/c", peek="1")[1]) == (
+        False, "meter_exhausted", {"limit": 2, "used": 2, "remaining": 0},
+    )  # fmt: skip
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(MeterRead.id))) == 2
+
+
+def test_an_anonymous_peek_spends_nothing_and_answers_like_a_read(client, ask, premium):
+    assert _meter(ask("/investigations/a", peek="1")[1]) == (
+        True, "metered", {"limit": 2, "used": 0, "remaining": 2},
+    )  # fmt: skip
+    assert client.get_cookie("meter") is None
+    assert ask("/investigations/a")[1]["meter"]["used"] == 1
+    assert ask("/investigations/b", peek="1")[1]["meter"] == {
+        "limit": 2, "used": 1, "remaining": 1,
+    }  # fmt: skip
+    assert _meter(ask("/investigations/b")[1])[:2] == (True, "metered")
+    assert _meter(ask("/investigations/c", peek="1")[1])[:2] == (False, "meter_exhausted")
 
 
 @pytest.mark.config(METER_FREE_ARTICLES=0)

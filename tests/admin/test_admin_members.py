@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from membership.audit import AuditEntry
-from membership.billing.models import StripeEvent
+from membership.billing.models import Membership, StripeEvent
 from membership.extensions import db
 from membership.ledger.models import EntryKind
 from membership.perks.models import GrantSource, Perk, PerkGrant
 from membership.timeutil import utcnow
 from tests.admin.conftest import add_entry, add_membership, at
+from tests.conftest import Actions
 from tests.factories import make_user
 
 
@@ -159,3 +161,29 @@ def test_resend_verification_sends_a_mail(app, auth, staff, mailbox):
     assert mailbox.link_in(message, "/verify-email/")
     [entry] = actions(app, "staff.verification_resent")
     assert entry.actor_id == staff
+
+
+def test_member_file_shows_no_end_on_a_membership_cancelled_then_resumed(
+    app, client, staff, catalogue, stripe_world, mailbox
+):
+    from tests.billing.conftest import join
+
+    with app.app_context():
+        reader_id = make_user(email="ana@example.org", name="Ana").id
+    reader = Actions(app.test_client(), mailbox)
+    reader.login(email="ana@example.org")
+    stripe_world.pay(join(reader))
+    stripe_world.deliver()
+    with app.app_context():
+        membership_id = db.session.scalar(select(Membership.id))
+    for action in ("cancel", "resume"):
+        path = f"/account/membership/{membership_id}/{action}"
+        assert reader.post(path, form_page="/account").status_code == 303
+    stripe_world.deliver()
+    page = client.get(f"/admin/members/{reader_id}").get_data(as_text=True)
+    row = page.split('id="memberships"')[1].split("</tr>", 2)[1]
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td.*?</td>", row, re.S)]
+    plan, status, _amount, started, paid_until, ended = cells[:6]
+    assert (plan, status) == ("Supporter", "active")
+    assert started and paid_until
+    assert ended == "", "an active membership has not ended"

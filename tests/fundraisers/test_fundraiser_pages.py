@@ -14,7 +14,7 @@ from membership.fundraisers.models import Campaign, CampaignStatus, Donation
 from membership.timeutil import utcnow
 from tests.conftest import csrf_token
 from tests.factories import make_user
-from tests.fundraisers.conftest import SLUG, give_and_pay, make_campaign, progress
+from tests.fundraisers.conftest import SLUG, give_and_pay, make_campaign, progress, text_of
 
 
 def count_donations(app) -> int:
@@ -256,3 +256,33 @@ def test_demo_seeds_a_live_fundraiser_with_gifts(app, stripe_world, runner):
     assert figures["raised"] == 20_000 + 7_500 + 2_500 + 5_000 + 1_000
     assert figures["backers"] >= 3
     assert "Independent Together" in app.test_client().get("/").get_data(as_text=True)
+
+
+def _thanks_text(app, client) -> str:
+    """The thank-you page of the newest donation, as its donor comes back from Checkout."""
+    with app.app_context():
+        donation = db.session.scalar(select(Donation).order_by(Donation.id.desc()))
+        query = f"donation={donation.id}&session_id={donation.stripe_checkout_session_id}"
+    return text_of(client.get(f"/fundraisers/{SLUG}/thanks?{query}").get_data(as_text=True))
+
+
+def test_thanks_page_names_the_newsroom_a_gift_went_to(app, campaign, auth, client, stripe_world):
+    give_and_pay(auth, stripe_world, amount="10", outlet="river-daily")
+    text = _thanks_text(app, client)
+    assert "Your gift of €10.00 to River Daily has arrived." in text
+    assert "part of Reporters Together" in text
+
+
+def test_thanks_page_names_the_fundraiser_of_a_gift_to_all(
+    app, campaign, auth, client, stripe_world
+):
+    give_and_pay(auth, stripe_world, amount="10")
+    text = _thanks_text(app, client)
+    assert "Your gift of €10.00 to Reporters Together has arrived." in text
+    assert "shared by all its newsrooms" in text
+
+
+def test_thanks_page_of_a_monthly_gift_says_monthly(app, campaign, auth, client, stripe_world):
+    give_and_pay(auth, stripe_world, amount="12", frequency="monthly", outlet="valley-voice")
+    text = _thanks_text(app, client)
+    assert "Your monthly gift of €12.00 to Valley Voice has arrived." in text

@@ -14,6 +14,7 @@ from membership.ledger.models import LedgerEntry
 from membership.perks.services import active_perk_slugs
 from tests.conftest import Actions
 from tests.factories import make_user
+from tests.fundraisers.conftest import text_of
 
 
 def test_buy_redeem_and_read(app, buy, mailbox):
@@ -104,3 +105,64 @@ def test_add_months_and_codes():
     assert add_months(datetime(2026, 11, 15, tzinfo=UTC), 3) == datetime(2027, 2, 15, tzinfo=UTC)
     assert normalize_code("gift 7kq2 m9xd 4hpt") == "GIFT-7KQ2-M9XD-4HPT"
     assert normalize_code("short") == ""
+
+
+def test_a_gift_bought_is_listed_on_the_account_as_a_gift_to_its_recipient(
+    app, catalogue, auth, client, stripe_world, mailbox
+):
+    with app.app_context():
+        make_user(email="giver@example.org", name="Giver")
+    auth.login(email="giver@example.org")
+    response = auth.post(
+        "/gift",
+        {"plan": "supporter", "months": "12", "recipient_email": "friend@example.org"},
+    )
+    assert response.status_code == 303
+    stripe_world.pay(response.headers["Location"])
+    stripe_world.deliver()
+
+    def sections():
+        html = client.get("/account").get_data(as_text=True)
+        membership = html.split('id="membership"')[1].split("</section>")[0]
+        gifts = html.split('id="gifts"')[1].split("</section>")[0]
+        return text_of(membership), text_of(gifts)
+
+    membership, gifts = sections()
+    assert "Gift memberships you gave" in gifts
+    assert "12 months of Supporter for friend@example.org" in gifts
+    assert "€60.00" in gifts and "Code sent, not redeemed yet" in gifts
+    # The payment is a gift purchase in the payments, not a membership of the buyer's.
+    assert "Gift membership for friend@example.org €60.00" in membership
+    assert "not a member yet" in membership
+
+    code = mailbox.body(mailbox.last_to("friend@example.org")).split("Your code: ")[1].split()[0]
+    with app.app_context():
+        make_user(email="friend@example.org")
+    friend = Actions(app.test_client(), mailbox)
+    friend.login(email="friend@example.org")
+    assert friend.post("/gift/redeem", {"code": code}).status_code == 303
+    assert "Redeemed on" in sections()[1]
+
+
+def test_staff_see_a_gift_purchase_as_a_gift_membership_with_its_code(
+    app, catalogue, auth, client, stripe_world, mailbox
+):
+    from membership.accounts.models import Role
+
+    with app.app_context():
+        buyer = make_user(email="giver@example.org").id
+        make_user(email="staff@example.org", role=Role.staff)
+    auth.login(email="giver@example.org")
+    response = auth.post(
+        "/gift", {"plan": "supporter", "months": "6", "recipient_email": "friend@example.org"}
+    )
+    stripe_world.pay(response.headers["Location"])
+    stripe_world.deliver()
+    with app.app_context():
+        code = db.session.scalar(select(GiftMembership.code))
+    staff = Actions(app.test_client(), mailbox)
+    staff.login(email="staff@example.org")
+    html = staff.client.get(f"/admin/members/{buyer}").get_data(as_text=True)
+    payments = text_of(html.split('id="payments"')[1].split("</section>")[0])
+    described = f"6 months of Supporter for friend@example.org · {code} · paid"
+    assert f"gift membership {described}" in payments
