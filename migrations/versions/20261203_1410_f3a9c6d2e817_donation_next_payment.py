@@ -2,7 +2,7 @@
 current period end), shown on the donor's account page beside the button that stops it
 
 Revision ID: f3a9c6d2e817
-Revises: d4b8e1c6a2f9
+Revises: f3a9c5e1d7b2
 Create Date: 2026-12-03 14:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f3a9c6d2e817"
-down_revision = "d4b8e1c6a2f9"
+down_revision = "f3a9c5e1d7b2"
 branch_labels = None
 depends_on = None
 
