@@ -147,12 +147,20 @@ def record_payment(gift: GiftMembership, intent: PaymentIntent) -> bool:
         "code": gift.code,
         "message": gift.message,
         "from_email": gift.buyer_email,
+        "from_name": _account_name(gift.buyer_id),
+        "recipient_email": gift.recipient_email,
         "redeem_url": f"{base}/gift/redeem?code={gift.code}",
         "amount": format_money(gift.amount, gift.currency),
     }
     queue_mail("gift_received", gift.recipient_email, context, dedupe_key=f"gift-code-{gift.id}")
     queue_mail("gift_receipt", gift.buyer_email, context, dedupe_key=f"gift-receipt-{gift.id}")
     return row is not None
+
+
+def _account_name(user_id: int | None) -> str:
+    """The name on an account (a signed-in buyer's), or ""."""
+    user = db.session.get(User, user_id) if user_id else None
+    return user.name if user else ""
 
 
 def gift_for_intent(intent: PaymentIntent) -> GiftMembership | None:
