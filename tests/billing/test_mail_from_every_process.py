@@ -9,8 +9,8 @@ from sqlalchemy import select
 from membership import mail
 from membership.billing import events
 from membership.extensions import db
-from tests.billing.conftest import catalogue, join, membership_of, reader  # noqa: F401
-from tests.test_mail import REDIS_TEST_URL, redis_queue  # noqa: F401 - the fixture
+from tests.billing.conftest import join, membership_of
+from tests.test_mail import REDIS_TEST_URL, redis_queue  # noqa: F401 - a fixture used below
 
 pytestmark = pytest.mark.config(WEBHOOK_PROCESSING="queued")
 
@@ -38,8 +38,9 @@ def test_the_worker_delivers_the_welcome_mail_its_event_queued(
 
 
 @pytest.mark.config(REDIS_URL=REDIS_TEST_URL)
+@pytest.mark.usefixtures("redis_queue")
 def test_with_redis_the_worker_runs_the_event_and_then_sends_its_mail(
-    app, reader, auth, stripe_world, runner, mailbox, redis_queue
+    app, reader, auth, stripe_world, runner, mailbox
 ):
     stripe_world.pay(join(auth))
     stripe_world.deliver()
