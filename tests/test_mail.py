@@ -134,3 +134,32 @@ def test_the_worker_command_sends_queued_mail(app, runner, mailbox, redis_queue)
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
     assert mailbox.last_to("b@example.org")["Subject"] == "Your password was changed"
+
+
+@pytest.mark.config(BASE_URL="https://news.example.org", MAIL_PORT=1)
+def test_links_point_at_the_site_that_queued_the_mail_whichever_process_sends_it(
+    app, runner, mailbox, smtp_server
+):
+    with app.app_context():
+        mail.queue_mail("membership_welcome", "a@example.org", {"name": "Ani", "plan": "Gold"})
+        db.session.commit()  # SMTP is down: the mail waits for a retry
+    # The retry runs elsewhere: a shell where BASE_URL was never set.
+    app.config.update(BASE_URL="http://127.0.0.1:5000", MAIL_PORT=smtp_server[0].port)
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert result.output.strip() == "Sent 1 mails."
+    body = mailbox.body(mailbox.last_to("a@example.org"))
+    assert "Your account: https://news.example.org/account" in body
+    assert "127.0.0.1" not in body
+
+
+def test_the_greeting_names_the_account_at_the_recipients_address(app, mailbox, app_ctx):
+    from tests.factories import make_user
+
+    make_user(email="tamar@example.org", name="Tamar")
+    mail.queue_mail("password_changed", "tamar@example.org")  # queued without a name
+    mail.queue_mail("password_changed", "stranger@example.org")
+    db.session.commit()
+    assert mailbox.body(mailbox.last_to("tamar@example.org")).splitlines()[0] == "Hello Tamar,"
+    stranger = mailbox.body(mailbox.last_to("stranger@example.org"))
+    assert stranger.splitlines()[0] == "Hello,"
+    assert "reader" not in stranger

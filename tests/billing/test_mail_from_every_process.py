@@ -115,3 +115,18 @@ def test_an_event_that_fails_sends_none_of_its_mail(
     assert mailbox.messages == []
     assert mail_statuses(app) == {}  # rolled back with the event's work
     assert membership_of(app, reader) is None
+
+
+@pytest.mark.config(BASE_URL="http://members.example.net:8088")
+def test_the_workers_mail_greets_the_reader_and_links_to_the_site(
+    app, reader, auth, stripe_world, runner, mailbox
+):
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    runner.invoke(args=["worker", "--burst"])
+
+    body = mailbox.body(mailbox.last_to("reader@example.org"))
+    assert body.splitlines()[0] == "Hello Nino,"
+    assert "Your account: http://members.example.net:8088/account" in body
+    assert "at http://members.example.net:8088." in body
+    assert "127.0.0.1" not in body
