@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from membership.database import insert_new
 from membership.extensions import db
+from membership.money import format_money
 from membership.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ SUBJECTS = {
 }
 
 _PENDING = "membership.mail.pending"
+_MONEY = "$money"
 
 
 class MailJob(db.Model):
@@ -62,6 +64,20 @@ class MailJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def money(minor: int, currency: str) -> dict[str, Any]:
+    """An amount for a mail's context, kept as minor units and formatted when the mail is
+    rendered, in the recipient's language ("€30.00" in English, "30,00 €" in Russian)."""
+    return {_MONEY: [minor, currency]}
+
+
+def _formatted(value: Any) -> Any:
+    """A context value as the template shows it: amounts from money() formatted."""
+    if isinstance(value, dict) and set(value) == {_MONEY}:
+        minor, currency = value[_MONEY]
+        return format_money(minor, currency)
+    return value
 
 
 def queue_mail(
@@ -216,6 +232,7 @@ def render(job: MailJob, session: Session | None = None) -> EmailMessage:
     context = {"base_url": current_app.config["BASE_URL"], **job.context}
     context["name"] = context.get("name") or recipient_name(session or db.session, job)
     with force_locale(job.locale):
+        context = {key: _formatted(value) for key, value in context.items()}
         msg = EmailMessage()
         msg["Subject"] = str(SUBJECTS[job.template])
         msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.header
 
 import pytest
 from sqlalchemy import select
@@ -46,10 +47,48 @@ def test_dedupe_key_sends_once(app, mailbox, app_ctx):
     assert len(mailbox.to("a@example.org")) == 1
 
 
-def test_language_of_the_recipient(app, mailbox, app_ctx):
-    mail.queue_mail("password_changed", "a@example.org", {"name": "Ani"}, locale="ru")
+@pytest.fixture
+def russian(app, tmp_path):
+    """A two-line Russian catalogue (the project ships none yet), compiled for this test only."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from membership.extensions import babel
+
+    catalog = Catalog(locale="ru")
+    catalog.add("Your password was changed", "Ваш пароль изменён")
+    catalog.add("Hello %(name)s,", "Здравствуйте, %(name)s!")
+    folder = tmp_path / "translations" / "ru" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.mo").open("wb") as mo:
+        write_mo(mo, catalog)
+    app.extensions["babel"].translation_directories = [str(tmp_path / "translations")]
+    babel.domain_instance.cache.clear()  # shared by every app of the session
+    yield
+    babel.domain_instance.cache.clear()
+
+
+def test_language_of_the_recipient(app, mailbox, app_ctx, russian):
+    mail.queue_mail("password_changed", "ru@example.org", {"name": "Ani"}, locale="ru")
+    mail.queue_mail("password_changed", "en@example.org", {"name": "Ani"}, locale="en")
     db.session.commit()
-    assert mailbox.last_to("a@example.org")["Subject"]  # rendered without error in ru
+    russian_mail = mailbox.last_to("ru@example.org")
+    assert str(email.header.make_header(email.header.decode_header(russian_mail["Subject"]))) == (
+        "Ваш пароль изменён"
+    )
+    assert mailbox.body(russian_mail).splitlines()[0] == "Здравствуйте, Ani!"
+    english = mailbox.last_to("en@example.org")
+    assert english["Subject"] == "Your password was changed"
+    assert mailbox.body(english).splitlines()[0] == "Hello Ani,"
+
+
+def test_amounts_are_written_the_way_the_recipients_language_writes_them(app, mailbox, app_ctx):
+    context = {"name": "Ani", "amount": mail.money(3000, "eur")}
+    mail.queue_mail("payment_failed", "ru@example.org", context, locale="ru")
+    mail.queue_mail("payment_failed", "en@example.org", context, locale="en")
+    db.session.commit()
+    assert "30,00\xa0€" in mailbox.body(mailbox.last_to("ru@example.org"))
+    assert "€30.00" in mailbox.body(mailbox.last_to("en@example.org"))
 
 
 def test_unknown_template_is_refused(app_ctx):

@@ -58,3 +58,11 @@ def test_names_come_from_the_buyers_and_the_recipients_accounts(
     code_mail = mailbox.body(mailbox.last_to("friend@example.org"))
     assert code_mail.splitlines()[0] == "Hello Tamar,"
     assert "Nino (reader@example.org) gives you 6 months of Supporter membership." in code_mail
+
+
+def test_the_buyers_receipt_is_in_the_buyers_language(app, catalogue, auth, stripe_world, mailbox):
+    with app.app_context():
+        make_user(email="reader@example.org", name="Nino", locale="ru")
+    auth.login()
+    give(auth, stripe_world, buyer_email="")
+    assert "30,00\xa0€" in mailbox.body(mailbox.last_to("reader@example.org"))
