@@ -118,6 +118,8 @@ def _send_committed(session: Session) -> None:
     This runs wherever the commit happens (a page, the webhook, `flask worker`, any command), so
     no process can forget to hand its mail on. A transaction that rolls back never gets here.
     """
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
     ids = session.info.pop(_PENDING, None)
     if not ids:
         return

@@ -40,6 +40,15 @@ def test_mail_of_a_rolled_back_savepoint_is_never_sent(app, mailbox, app_ctx):
     assert [m["To"] for m in mailbox.messages] == ["kept@example.org"]
 
 
+def test_a_released_savepoint_sends_nothing_before_its_transaction_commits(app, mailbox, app_ctx):
+    mail.queue_mail("password_changed", "first@example.org", {"name": "Ani"})
+    with db.session.begin_nested():  # as services do around an insert that may conflict
+        mail.queue_mail("password_changed", "second@example.org", {"name": "Ani"})
+    assert mailbox.messages == []
+    db.session.commit()
+    assert sorted(m["To"] for m in mailbox.messages) == ["first@example.org", "second@example.org"]
+
+
 def test_dedupe_key_sends_once(app, mailbox, app_ctx):
     assert mail.queue_mail("password_changed", "a@example.org", dedupe_key="k1") is not None
     assert mail.queue_mail("password_changed", "a@example.org", dedupe_key="k1") is None

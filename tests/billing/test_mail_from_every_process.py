@@ -130,3 +130,18 @@ def test_the_workers_mail_greets_the_reader_and_links_to_the_site(
     assert "Your account: http://members.example.net:8088/account" in body
     assert "at http://members.example.net:8088." in body
     assert "127.0.0.1" not in body
+
+
+def test_the_demo_seed_delivers_every_mail_its_sandbox_payments_queued(
+    app, runner, stripe_world, mailbox
+):
+    result = runner.invoke(args=["demo", "seed", "--members", "3"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        statuses = list(db.session.scalars(select(mail.MailJob.status)))
+    assert len(statuses) >= 4 and set(statuses) == {"sent"}  # a welcome and three receipts
+    assert mailbox.last_to("member@example.org")["Subject"] == WELCOME
+    assert mailbox.body(mailbox.last_to("member@example.org")).splitlines()[0] == (
+        "Hello Demo Member,"
+    )
