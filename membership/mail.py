@@ -1,7 +1,8 @@
 """Outgoing mail: queued in the database inside the caller's transaction, sent after commit.
 
-After the commit the mail is sent inline, or, when REDIS_URL is set, handed to the RQ queue
-"mail" that `flask worker` drains (so a webhook or a page never waits for SMTP). Without
+The Session's after_commit hook hands it on in whichever process committed (a page, the
+webhook, `flask worker`, a command): sent inline, or, when REDIS_URL is set, given to the RQ
+queue "mail" that `flask worker` drains (so a webhook or a page never waits for SMTP). Without
 MAIL_SERVER the message goes to the log and to `instance/outbox/` as an .eml file. A dedupe key
 makes a mail that a retried webhook queues twice go out once.
 """
