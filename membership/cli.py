@@ -61,7 +61,6 @@ def demo_seed(members: int, once: bool) -> None:
         return
     summary = demo.seed(members=members, echo=click.echo)
     db.session.commit()
-    mail.send_committed()
     for line in summary.secrets:
         click.secho(line, fg="green")
     click.echo("Demo data loaded: " + ", ".join(summary.parts) + ".")

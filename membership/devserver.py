@@ -1,19 +1,54 @@
-"""`make run`: migrate, load demo data once, start the Stripe sandbox when no key is set and the
-worker that runs queued Stripe events, serve."""
+"""`make run`: write a local `.env` on the first run, migrate, load demo data once, start the
+Stripe sandbox when no key is set and the worker that runs queued Stripe events, serve."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 from membership.config import INSTANCE, ROOT
 
 SANDBOX_PORT = 12111
+ENV_FILE = ROOT / ".env"
+
+
+def write_env_file(path: Path, environ: dict[str, str]) -> bool:
+    """On the first `make run`, write `path` (.env) with a generated SECRET_KEY and the settings
+    the demo runs with, so that every `flask --app wsgi …` command of the README works in this
+    checkout as `make run` does. An existing file is never touched; returns whether one was
+    written."""
+    if path.exists():
+        return False
+    host = environ.get("HOST") or "127.0.0.1"
+    port = environ.get("PORT") or "5000"
+    lines = [
+        "# Written by the first `make run` of this checkout; it is never overwritten: edit or",
+        "# delete it freely. The `.venv/bin/flask --app wsgi …` commands read it, so that they",
+        "# act on the same demo as `make run`. Every setting is described in .env.example.",
+        f"SECRET_KEY={secrets.token_urlsafe(48)}",
+        f"HOST={host}",
+        f"PORT={port}",
+        f"BASE_URL={environ.get('BASE_URL') or f'http://{host}:{port}'}",
+        "WEBHOOK_PROCESSING=queued",
+    ]
+    if not environ.get("STRIPE_SECRET_KEY"):
+        sandbox_port = environ.get("SANDBOX_PORT") or str(SANDBOX_PORT)
+        lines += [
+            "# The offline Stripe sandbox that `make run` starts (remove both lines when you set",
+            "# STRIPE_SECRET_KEY to a real test key).",
+            f"SANDBOX_PORT={sandbox_port}",
+            f"STRIPE_API_BASE=http://127.0.0.1:{sandbox_port}",
+        ]
+    path.touch(mode=0o600)  # it holds a secret
+    path.write_text("\n".join(lines) + "\n")
+    return True
 
 
 def _wait_for_port(host: str, port: int, timeout: float = 15.0) -> bool:
@@ -65,16 +100,36 @@ def start_worker() -> subprocess.Popen | None:
     return process
 
 
-def main() -> None:
-    """Prepare everything a newcomer needs and serve on HOST:PORT."""
+def prepare_environment() -> None:
+    """The settings of this run: the shell's, then `.env` (written on the first run), then the
+    demo's defaults; BASE_URL follows HOST/PORT when the shell moves them."""
+    shell = dict(os.environ)
+    if write_env_file(ENV_FILE, shell):
+        print(f" * Wrote {ENV_FILE} (a new SECRET_KEY, the demo's settings) for the flask commands")
+    elif not (shell.get("SECRET_KEY") or dotenv_values(ENV_FILE).get("SECRET_KEY")):
+        print(f" * {ENV_FILE} has no SECRET_KEY: the README's flask commands need one there")
+    load_dotenv(ENV_FILE, override=False)  # what the shell sets wins over .env
+    if shell.get("STRIPE_SECRET_KEY") and not shell.get("STRIPE_API_BASE"):
+        os.environ.pop("STRIPE_API_BASE", None)  # a real key: not .env's sandbox address
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    os.environ["MEMBERSHIP_DEV_SERVER"] = "1"
+    if not shell.get("BASE_URL") and (shell.get("HOST") or shell.get("PORT")):
+        os.environ["BASE_URL"] = f"http://{host}:{port}"  # this run's address, not the .env's
     os.environ.setdefault("BASE_URL", f"http://{host}:{port}")
-    load_dotenv(ROOT / ".env", override=False)
+    written = dotenv_values(ENV_FILE).get("BASE_URL")
+    if written and written != os.environ["BASE_URL"]:
+        print(f" * Serving at {os.environ['BASE_URL']}; the flask commands use {written} (.env)")
+    os.environ["MEMBERSHIP_DEV_SERVER"] = "1"
     # The demo runs webhooks as production should: stored, answered, run by the worker.
     if not os.environ.get("WEBHOOK_PROCESSING"):
         os.environ["WEBHOOK_PROCESSING"] = "queued"
+
+
+def main() -> None:
+    """Prepare everything a newcomer needs and serve on HOST:PORT."""
+    prepare_environment()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
     INSTANCE.mkdir(parents=True, exist_ok=True)
 
     sandbox = start_sandbox(os.environ["BASE_URL"])

@@ -1,7 +1,8 @@
 """Outgoing mail: queued in the database inside the caller's transaction, sent after commit.
 
-After the commit the mail is sent inline, or, when REDIS_URL is set, handed to the RQ queue
-"mail" that `flask worker` drains (so a webhook or a page never waits for SMTP). Without
+The Session's after_commit hook hands it on in whichever process committed (a page, the
+webhook, `flask worker`, a command): sent inline, or, when REDIS_URL is set, given to the RQ
+queue "mail" that `flask worker` drains (so a webhook or a page never waits for SMTP). Without
 MAIL_SERVER the message goes to the log and to `instance/outbox/` as an .eml file. A dedupe key
 makes a mail that a retried webhook queues twice go out once.
 """
@@ -16,13 +17,14 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale, lazy_gettext
 from sqlalchemy import JSON, Integer, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from membership.database import insert_new
 from membership.extensions import db
+from membership.money import format_money
 from membership.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ SUBJECTS = {
 }
 
 _PENDING = "membership.mail.pending"
-_COMMITTED = "membership.mail.committed"
+_MONEY = "$money"
 
 
 class MailJob(db.Model):
@@ -65,6 +67,20 @@ class MailJob(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+def money(minor: int, currency: str) -> dict[str, Any]:
+    """An amount for a mail's context, kept as minor units and formatted when the mail is
+    rendered, in the recipient's language ("€30.00" in English, "30,00 €" in Russian)."""
+    return {_MONEY: [minor, currency]}
+
+
+def _formatted(value: Any) -> Any:
+    """A context value as the template shows it: amounts from money() formatted."""
+    if isinstance(value, dict) and set(value) == {_MONEY}:
+        minor, currency = value[_MONEY]
+        return format_money(minor, currency)
+    return value
+
+
 def queue_mail(
     template: str,
     recipient: str,
@@ -80,7 +96,8 @@ def queue_mail(
         "template": template,
         "recipient": recipient,
         "locale": locale,
-        "context": context or {},
+        # The links of a mail point at the site that queued it, whichever process sends it.
+        "context": {"base_url": current_app.config["BASE_URL"], **(context or {})},
         "dedupe_key": dedupe_key,
         "status": "pending",
         "attempts": 0,
@@ -96,11 +113,24 @@ def queue_mail(
 
 
 @event.listens_for(Session, "after_commit")
-def _remember_committed(session: Session) -> None:
-    """Jobs queued in a transaction become sendable only once it commits."""
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.info.setdefault(_COMMITTED, []).extend(pending)
+def _send_committed(session: Session) -> None:
+    """Once a transaction that queued mail commits, send it (or hand it to the RQ queue).
+
+    This runs wherever the commit happens (a page, the webhook, `flask worker`, any command), so
+    no process can forget to hand its mail on. A transaction that rolls back never gets here.
+    """
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
+    ids = session.info.pop(_PENDING, None)
+    if not ids:
+        return
+    if not has_app_context():  # a bare script: the jobs stay pending for `flask mail send-pending`
+        log.warning("%d mails committed outside the app; left pending", len(ids))
+        return
+    try:
+        hand_on(list(dict.fromkeys(ids)))
+    except Exception:  # the commit succeeded: its caller must not see a mail failure
+        log.exception("mail: handing on %d committed mails failed; they stay pending", len(ids))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -110,21 +140,20 @@ def _forget_rolled_back(session: Session) -> None:
         session.info.pop(_PENDING, None)
 
 
-def send_committed() -> int:
-    """Send (or hand to the worker) the mails that committed transactions queued; returns how
-    many were sent here."""
-    ids = db.session.info.pop(_COMMITTED, None)
-    if not ids:
-        return 0
+def hand_on(ids: list[int]) -> int:
+    """Send committed mail jobs here, or give them to the worker's queue when REDIS_URL is set;
+    returns how many were sent here."""
     if _enqueue(ids):
         return 0
-    sent = 0
-    for job_id in ids:
-        job = db.session.get(MailJob, job_id)
-        if job is None or job.status == "sent":
-            continue
-        sent += _attempt(job)
-    return sent
+    # The committing session cannot run SQL inside its after_commit hook: use one of our own.
+    # Reading each job back also proves it committed (a rolled-back savepoint left no row).
+    with db.session.session_factory() as session:
+        sent = 0
+        for job_id in ids:
+            job = session.get(MailJob, job_id)
+            if job is not None and job.status != "sent":
+                sent += _attempt(session, job)
+        return sent
 
 
 def _queue():
@@ -163,7 +192,7 @@ def deliver_job(job_id: int) -> bool:
         job = db.session.get(MailJob, job_id)
         if job is None or job.status == "sent":
             return False
-        return bool(_attempt(job))
+        return bool(_attempt(db.session, job))
     finally:
         db.session.remove()
 
@@ -176,41 +205,70 @@ def send_pending(limit: int = 500) -> int:
         .order_by(MailJob.id)
         .limit(limit)
     ).all()
-    return sum(_attempt(job) for job in jobs)
+    return sum(_attempt(db.session, job) for job in jobs)
 
 
-def _attempt(job: MailJob) -> int:
-    """Render and deliver one job, recording the outcome; never raises."""
+def _attempt(session: Session, job: MailJob) -> int:
+    """Render and deliver one job, recording the outcome in `session`; never raises for SMTP
+    or rendering errors."""
     job.attempts += 1
     try:
-        deliver(render(job))
+        deliver(render(job, session))
     except Exception as exc:  # SMTP and rendering errors alike: keep the job for a retry
         log.warning("mail %s to %s failed: %s", job.id, job.recipient, exc)
         job.status = "failed"
         job.last_error = str(exc)[:2000]
-        db.session.commit()
+        session.commit()
         return 0
     job.status = "sent"
     job.sent_at = utcnow()
     job.last_error = None
-    db.session.commit()
+    session.commit()
     return 1
 
 
-def render(job: MailJob) -> EmailMessage:
-    """Build the message from templates/email/<template>.{txt,html} in the job's language."""
+def render(job: MailJob, session: Session | None = None) -> EmailMessage:
+    """Build the message from templates/email/<template>.{txt,html} in the job's language.
+
+    The templates see only the job's context (never the page or user of a request that may be
+    running), the site address the mail was queued on, and the name to greet."""
+    context = {"base_url": current_app.config["BASE_URL"], **job.context}
+    context["name"] = context.get("name") or recipient_name(session or db.session, job)
     with force_locale(job.locale):
-        context = dict(job.context, base_url=current_app.config["BASE_URL"])
+        context = {key: _formatted(value) for key, value in context.items()}
         msg = EmailMessage()
         msg["Subject"] = str(SUBJECTS[job.template])
         msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
         msg["To"] = job.recipient
         msg["Message-ID"] = make_msgid(domain="membership.local")
-        msg.set_content(render_template(f"email/{job.template}.txt", **context))
-        msg.add_alternative(
-            render_template(f"email/{job.template}.html", **context), subtype="html"
-        )
+        msg.set_content(_render(f"email/{job.template}.txt", context))
+        msg.add_alternative(_render(f"email/{job.template}.html", context), subtype="html")
     return msg
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    """A mail template rendered with the app's Jinja environment (gettext included) but none
+    of the request's context processors."""
+    return current_app.jinja_env.get_template(name).render(context)
+
+
+def recipient_name(session: Session, job: MailJob) -> str:
+    """Whom to greet when the mail was queued without a name: the account at the recipient's
+    address, else the name a donor gave on the donation a receipt is for; "" when the data has
+    none (the mail then says "Hello," to no one in particular)."""
+    from membership.accounts.models import User
+
+    name = session.scalar(
+        select(User.name).where(User.email == job.recipient, User.deleted_at.is_(None))
+    )
+    if name:
+        return name
+    donation_id = job.context.get("donation_id")
+    if job.template == "donation_receipt" and isinstance(donation_id, int):
+        from membership.fundraisers.models import Donation
+
+        return session.scalar(select(Donation.public_name).where(Donation.id == donation_id)) or ""
+    return ""
 
 
 def deliver(msg: EmailMessage) -> None:
@@ -232,10 +290,5 @@ def deliver(msg: EmailMessage) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Send the mails a request queued once its transaction committed."""
-
-    @app.after_request
-    def _send_after_commit(response):
-        if db.session.registry.has():  # no session was opened: nothing can have been queued
-            send_committed()
-        return response
+    """Nothing to attach per app: mail leaves from the Session's after_commit hook above, in
+    every process that commits (web, worker, commands), not from a request hook."""

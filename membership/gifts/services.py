@@ -22,8 +22,7 @@ from membership.extensions import db
 from membership.gifts.models import GIFT_MONTHS, GiftMembership
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
-from membership.mail import queue_mail
-from membership.money import format_money
+from membership.mail import money, queue_mail
 from membership.perks.models import GrantSource, PerkGrant
 from membership.timeutil import utcnow
 
@@ -165,17 +164,25 @@ def record_payment(gift: GiftMembership, intent: PaymentIntent) -> bool:
         description=f"Gift: {gift.plan.name}, {gift.months} months",
     )
     base = current_app.config["BASE_URL"]
+    buyer = db.session.get(User, gift.buyer_id) if gift.buyer_id else None
+    recipient = db.session.scalar(select(User).where(User.email == gift.recipient_email))
     context = {
         "plan": gift.plan.name,
         "months": gift.months,
         "code": gift.code,
         "message": gift.message,
         "from_email": gift.buyer_email,
+        "from_name": buyer.name if buyer else "",
+        "recipient_email": gift.recipient_email,
         "redeem_url": f"{base}/gift/redeem?code={gift.code}",
-        "amount": format_money(gift.amount, gift.currency),
+        "amount": money(gift.amount, gift.currency),
     }
-    queue_mail("gift_received", gift.recipient_email, context, dedupe_key=f"gift-code-{gift.id}")
-    queue_mail("gift_receipt", gift.buyer_email, context, dedupe_key=f"gift-receipt-{gift.id}")
+    # Each in the language of the account we know them by (the buyer's for a stranger).
+    buyer_locale = buyer.locale if buyer else "en"
+    queue_mail("gift_received", gift.recipient_email, context, dedupe_key=f"gift-code-{gift.id}",
+               locale=recipient.locale if recipient else buyer_locale)  # fmt: skip
+    queue_mail("gift_receipt", gift.buyer_email, context, dedupe_key=f"gift-receipt-{gift.id}",
+               locale=buyer_locale)  # fmt: skip
     return row is not None
 
 
