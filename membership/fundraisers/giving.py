@@ -34,8 +34,8 @@ from membership.fundraisers.models import Campaign, Donation, DonationStatus, Fr
 from membership.fundraisers.rewards import grant_rewards
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
-from membership.mail import queue_mail
-from membership.money import MoneyError, format_money, to_minor
+from membership.mail import money, queue_mail
+from membership.money import MoneyError, to_minor
 from membership.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -394,7 +394,7 @@ def queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
         {
             "campaign": campaign.title,
             "outlet": donation.outlet.name if donation.outlet else "",
-            "amount": format_money(amount, donation.currency),
+            "amount": money(amount, donation.currency),
             "monthly": donation.frequency == Frequency.monthly,
             "offline": donation.offline,
             "donation_id": donation.id,
