@@ -21,6 +21,7 @@ from membership.accounts.models import User
 from membership.billing import origins
 from membership.billing import stripe_gateway as gateway
 from membership.billing.stripe_objects import CheckoutSession, Invoice, PaymentIntent, Subscription
+from membership.edge import parse_id
 from membership.extensions import db
 from membership.fundraisers.campaigns import (
     KIND,
@@ -169,10 +170,10 @@ def _donation_for(metadata: dict[str, str], lock: bool = True) -> Donation | Non
     """
     if metadata.get("kind") != KIND:
         return None
-    donation_id = metadata.get("donation_id", "")
-    if not donation_id.isdigit():
+    donation_id = parse_id(metadata.get("donation_id"))  # metadata is text anyone may edit
+    if donation_id is None:
         return None
-    query = select(Donation).where(Donation.id == int(donation_id))
+    query = select(Donation).where(Donation.id == donation_id)
     if lock:  # and re-read: the row may have been loaded (unlocked) before
         query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalar(query)

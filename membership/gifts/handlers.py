@@ -7,6 +7,7 @@ from sqlalchemy import select
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession
+from membership.edge import parse_id
 from membership.extensions import db
 from membership.gifts.models import GiftMembership
 from membership.gifts.services import KIND, gift_for_intent, record_payment
@@ -36,8 +37,8 @@ def gift_payment_succeeded(event: dict) -> None:
     metadata = obj.get("metadata") or {}
     if metadata.get("kind") != KIND:
         return
-    gift_id = str(metadata.get("gift_id", ""))
-    known = db.session.get(GiftMembership, int(gift_id)) if gift_id.isdigit() else None
+    gift_id = parse_id(metadata.get("gift_id"))
+    known = db.session.get(GiftMembership, gift_id) if gift_id is not None else None
     if known is not None and known.status != "pending":
         return  # recorded already: no need to ask Stripe again
     intent = gateway.retrieve_payment_intent(obj["id"])

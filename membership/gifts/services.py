@@ -18,6 +18,7 @@ from membership.billing import services as billing
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Plan
 from membership.billing.stripe_objects import PaymentIntent
+from membership.edge import parse_id
 from membership.extensions import db
 from membership.gifts.models import GIFT_MONTHS, GiftMembership
 from membership.ledger import services as ledger
@@ -190,8 +191,8 @@ def gift_for_intent(intent: PaymentIntent) -> GiftMembership | None:
     """The gift a payment intent paid for, by its metadata."""
     if intent.metadata.get("kind") != KIND:
         return None
-    gift_id = intent.metadata.get("gift_id", "")
-    return db.session.get(GiftMembership, int(gift_id)) if gift_id.isdigit() else None
+    gift_id = parse_id(intent.metadata.get("gift_id"))  # metadata is text anyone may edit
+    return db.session.get(GiftMembership, gift_id) if gift_id is not None else None
 
 
 def resolve_gift_origin(origin: origins.Origin) -> None:
