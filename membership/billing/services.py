@@ -262,12 +262,12 @@ def _owner(subscription: Subscription) -> User | None:
 
 
 def _plan_for(subscription: Subscription) -> Plan | None:
-    """The plan of a subscription: by metadata slug, else by price id."""
-    slug = subscription.metadata.get("plan")
-    if slug:
-        plan = db.session.scalar(select(Plan).where(Plan.slug == slug))
-        if plan is not None:
-            return plan
+    """The plan of a subscription: the one its current price belongs to.
+
+    The price (fixed prices) or its product (pay-what-you-want prices made at Checkout) decides,
+    so a plan switch in the billing portal moves the membership; the Checkout metadata names
+    the plan joined, not the plan now, and is only the last resort (a price made elsewhere).
+    """
     if subscription.price_id:
         price = db.session.scalar(
             select(Price).where(Price.stripe_price_id == subscription.price_id)
@@ -275,10 +275,13 @@ def _plan_for(subscription: Subscription) -> Plan | None:
         if price is not None:
             return price.plan
     if subscription.product_id:
-        return db.session.scalar(
+        plan = db.session.scalar(
             select(Plan).where(Plan.stripe_product_id == subscription.product_id)
         )
-    return None
+        if plan is not None:
+            return plan
+    slug = subscription.metadata.get("plan")
+    return db.session.scalar(select(Plan).where(Plan.slug == slug)) if slug else None
 
 
 TRACKED = (
