@@ -35,7 +35,8 @@ def switch_in_portal(app, reader, auth, stripe_world, plan: str, interval: str =
     """The reader opens the billing portal and picks another plan there; Stripe tells the app."""
     portal = auth.post("/account/billing-portal", form_page="/account").headers["Location"]
     subscription = membership_of(app, reader).stripe_subscription_id
-    form = {"action": "switch", "subscription": subscription, "price": price_id(app, plan, interval)}
+    price = price_id(app, plan, interval)
+    form = {"action": "switch", "subscription": subscription, "price": price}
     data = urllib.parse.urlencode(form).encode()
     with urllib.request.urlopen(portal, data=data, timeout=10) as answer:  # noqa: S310 - sandbox
         assert "Your plan was changed" in answer.read().decode()
@@ -95,4 +96,3 @@ def test_upgrade_in_the_portal_opens_the_dearer_plans_perks(
     with app.app_context():
         assert active_perk_slugs(reader) == SUPPORTER
     assert may_use(client, "insider-newsletter") is False
-
