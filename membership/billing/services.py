@@ -128,7 +128,7 @@ def ensure_customer(user: User) -> str:
     if not user.stripe_customer_id:
         # Lock the reader's row (PostgreSQL) and look again: a concurrent first checkout waits
         # here and then finds the customer the other one made.
-        db.session.refresh(user, ["stripe_customer_id"], with_for_update=True)
+        lock_reader(user)
     if not user.stripe_customer_id:
         user.stripe_customer_id = gateway.create_customer(user.email, user.name, user.id)
         db.session.flush()
@@ -154,10 +154,23 @@ def checkout_amount(plan: Plan, interval: str, amount: str | None) -> tuple[int,
     return price.amount, price
 
 
+def lock_reader(user: User) -> None:
+    """Lock the reader's row until the transaction ends (PostgreSQL; SQLite has one writer).
+
+    Joins and membership changes of one reader take turns, in every app instance and worker;
+    FOR NO KEY UPDATE, so rows that merely reference the reader are not held up.
+    """
+    db.session.refresh(user, ["stripe_customer_id"], with_for_update={"key_share": True})
+
+
 def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, ref: str = "") -> str:
-    """Create a Checkout Session for a membership; returns its URL."""
+    """A Checkout Session for a membership (the reader's open one for the same choice, else a
+    new one); returns its URL."""
     if not plan.active:
         raise CheckoutError("plan")
+    # A double click's second request waits here for the first one's commit, then finds its
+    # session below, whichever instance answers it.
+    lock_reader(user)
     if live_membership(user) is not None:
         raise AlreadyMember()
     minor, price = checkout_amount(plan, interval, amount)
@@ -175,7 +188,7 @@ def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, re
             },
         }
     metadata = {"kind": KIND, "user_id": str(user.id), "plan": plan.slug, "ref": ref[:200]}
-    subscription_data: dict = {"metadata": metadata}
+    subscription_data: dict = {"metadata": {**metadata}}
     had_membership = db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))
     if plan.trial_days and had_membership is None:
         subscription_data["trial_period_days"] = plan.trial_days
@@ -191,10 +204,17 @@ def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, re
         "success_url": f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{base}/checkout/cancel?plan={plan.slug}",
     }
-    # The same request within a minute (a double click) gets the same session; any different
-    # parameter (another customer, the trial gone) makes a different key, never a conflict.
-    fingerprint = f"{json.dumps(params, sort_keys=True)}:{gateway.minute_bucket()}"
-    key = "checkout-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    # The same choice (plan, interval, amount, customer, trial, page) while its session is open
+    # reuses that session: a double click, or a second look, never opens a second Checkout.
+    choice = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+    for session in gateway.open_checkout_sessions(customer):
+        if session.metadata.get("choice") == choice and session.url:
+            return session.url
+    metadata["choice"] = choice  # on the session only (subscription_data has its own copy)
+    params["metadata"] = {**metadata}
+    # Two requests that both found nothing (no row lock on SQLite) share this key within the
+    # minute, so Stripe answers the second with the first one's session.
+    key = f"checkout-{choice}-{gateway.minute_bucket()}"
     session = gateway.create_checkout_session(params, key)
     audit.record("checkout.started", "user", user.id, actor_id=user.id, plan=plan.slug,
                  interval=interval, amount=minor, session=session.id)  # fmt: skip

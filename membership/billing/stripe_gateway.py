@@ -172,6 +172,34 @@ def retrieve_checkout_session(session_id: str) -> CheckoutSession:
     return CheckoutSession.from_stripe(_call(client().v1.checkout.sessions.retrieve, session_id))
 
 
+def open_checkout_sessions(customer_id: str) -> list[CheckoutSession]:
+    """The customer's Checkout Sessions that can still be paid, newest first."""
+    params = {"customer": customer_id, "status": "open", "limit": 100}
+    return [
+        CheckoutSession.from_stripe(obj) for obj in _paginate(client().v1.checkout.sessions, params)
+    ]
+
+
+def expire_checkout_session(session_id: str) -> CheckoutSession:
+    """Expire an open Checkout Session, so it can no longer be paid.
+
+    One that is no longer open (paid meanwhile, or expired already) is returned as it is: the
+    caller decides what a paid one means.
+    """
+    try:
+        obj = client().v1.checkout.sessions.expire(
+            _safe(session_id), options=_write(f"expire-{session_id}")
+        )
+    except stripe.InvalidRequestError as exc:
+        session = retrieve_checkout_session(session_id)
+        if session.status != "open":
+            return session
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    return CheckoutSession.from_stripe(obj.to_dict())
+
+
 def create_portal_session(customer_id: str, return_url: str) -> str:
     """A billing portal session's URL."""
     params = {"customer": customer_id, "return_url": return_url}
@@ -308,5 +336,5 @@ def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def minute_bucket() -> int:
-    """The current minute: a double click within it shares an idempotency key."""
+    """The current minute: requests alike within it share an idempotency key."""
     return int(time.time() // 60)
