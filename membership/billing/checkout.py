@@ -15,7 +15,8 @@ from membership import audit
 from membership.accounts.models import User
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
-from membership.billing.services import KIND, ensure_product, sync_price
+from membership.billing.services import KIND, ensure_product, lock_reader, sync_price
+from membership.billing.stripe_objects import CheckoutSession
 from membership.extensions import db
 from membership.money import MoneyError, to_minor
 
@@ -69,15 +70,6 @@ def checkout_amount(plan: Plan, interval: str, amount: str | None) -> tuple[int,
     if price is None:
         raise CheckoutError("interval")
     return price.amount, price
-
-
-def lock_reader(user: User) -> None:
-    """Lock the reader's row until the transaction ends (PostgreSQL; SQLite has one writer).
-
-    Joins and membership changes of one reader take turns, in every app instance and worker;
-    FOR NO KEY UPDATE, so rows that merely reference the reader are not held up.
-    """
-    db.session.refresh(user, ["stripe_customer_id"], with_for_update={"key_share": True})
 
 
 def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, ref: str = "") -> str:
@@ -145,3 +137,21 @@ def portal_url(user: User) -> str:
     return gateway.create_portal_session(
         user.stripe_customer_id, current_app.config["BASE_URL"] + "/account"
     )
+
+
+def expire_other_checkouts(paid: CheckoutSession) -> list[str]:
+    """A membership Checkout was paid: expire the reader's other open membership Checkouts (the
+    yearly tab beside the monthly one), so they cannot be paid too; their ids."""
+    if not paid.customer:
+        return []
+    expired = [
+        session.id
+        for session in gateway.open_checkout_sessions(paid.customer)
+        if session.id != paid.id and session.metadata.get("kind") == KIND
+    ]
+    for session_id in expired:
+        gateway.expire_checkout_session(session_id)
+    if expired:
+        audit.record("checkout.others_expired", "user", paid.metadata.get("user_id") or "",
+                     paid=paid.id, expired=expired)  # fmt: skip
+    return expired

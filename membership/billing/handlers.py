@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from membership.accounts.models import User
-from membership.billing import services
+from membership.billing import checkout, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession, Invoice
@@ -30,10 +30,13 @@ def _customer_user_id(customer_id: str | None) -> int | None:
     "checkout.session.async_payment_failed",
 )
 def checkout_completed(event: dict) -> None:
-    """A membership Checkout finished (or its delayed payment did): mirror its subscription."""
+    """A membership Checkout finished (or its delayed payment did): expire the reader's other
+    open membership Checkouts, and mirror its subscription."""
     session = CheckoutSession.from_stripe(data_object(event))
     if session.metadata.get("kind") != services.KIND or not session.subscription:
         return
+    if event["type"] != "checkout.session.async_payment_failed":
+        checkout.expire_other_checkouts(session)
     if services.membership_for(session.subscription) is None:
         # Otherwise the subscription's own events keep the membership current.
         services.sync_subscription(gateway.retrieve_subscription(session.subscription))

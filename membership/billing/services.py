@@ -16,6 +16,7 @@ from membership import audit
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.accounts.services import AccountError
+from membership.billing import duplicates
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
@@ -99,6 +100,15 @@ def sync_plans(progress=None) -> SyncResult:
                 sync_price(price, result)
     db.session.flush()
     return result
+
+
+def lock_reader(user: User) -> None:
+    """Lock the reader's row until the transaction ends (PostgreSQL; SQLite has one writer).
+
+    Joins and membership changes of one reader take turns, in every app instance and worker;
+    FOR NO KEY UPDATE, so rows that merely reference the reader are not held up.
+    """
+    db.session.refresh(user, ["stripe_customer_id"], with_for_update={"key_share": True})
 
 
 # --- the reader's own changes ----------------------------------------------------------------
@@ -189,15 +199,26 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     """Mirror a subscription into its membership and recompute perks; None when it is not ours."""
     if not is_membership(subscription):
         return None
+    mirrored = membership_for(subscription.id)
+    user = mirrored.user if mirrored is not None else _owner(subscription)
+    if user is None:
+        log.warning("subscription %s has no known reader; skipped", subscription.id)
+        return None
+    # The reader's row, then the membership's (always in this order): a reader's subscriptions
+    # are settled one at a time, so a second one turning live is seen as a duplicate.
+    lock_reader(user)
+    was_live = (
+        db.session.scalar(
+            select(Membership.status).where(Membership.stripe_subscription_id == subscription.id)
+        )
+        in Membership.LIVE_STATUSES
+    )
+    subscription = duplicates.settle(subscription, user, was_live, is_membership)
     # Locked: events of one subscription processed at once (several workers, or Stripe's
     # concurrent deliveries) take turns here instead of racing to create or update it.
     membership = _locked_membership(subscription.id)
     before = {name: getattr(membership, name, None) for name in TRACKED}
     if membership is None:
-        user = _owner(subscription)
-        if user is None:
-            log.warning("subscription %s has no known reader; skipped", subscription.id)
-            return None
         if not user.stripe_customer_id:
             user.stripe_customer_id = subscription.customer
         values = {
@@ -245,7 +266,10 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     audit.record("membership.synced", "user", membership.user_id,
                  membership=membership.id, changes=changes)  # fmt: skip
     sync_membership_grants(membership)
-    _notify(membership, before["status"])
+    duplicate = duplicates.kept_instead(subscription) is not None
+    if duplicate and membership.status == "canceled" and before["status"] != "canceled":
+        duplicates.tell(membership, subscription)
+    _notify(membership, before["status"], duplicate)
     return membership
 
 
@@ -264,8 +288,9 @@ def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _notify(membership: Membership, previous_status: str | None) -> None:
-    """Mail the reader about the transitions that matter, once each (dedupe keys)."""
+def _notify(membership: Membership, previous_status: str | None, duplicate: bool = False) -> None:
+    """Mail the reader about the transitions that matter, once each (dedupe keys); a cancelled
+    duplicate has its own mail (duplicates.tell) instead of "your membership has ended"."""
     user = membership.user
     context = {"name": user.name, "plan": membership.plan.name if membership.plan else ""}
     if membership.status in ("active", "trialing") and previous_status not in (
@@ -274,7 +299,7 @@ def _notify(membership: Membership, previous_status: str | None) -> None:
     ):
         queue_mail("membership_welcome", user.email, context, locale=user.locale,
                    dedupe_key=f"welcome-{membership.stripe_subscription_id}")  # fmt: skip
-    if membership.status == "canceled" and previous_status != "canceled":
+    if membership.status == "canceled" and previous_status != "canceled" and not duplicate:
         queue_mail("membership_ended", user.email, context, locale=user.locale,
                    dedupe_key=f"ended-{membership.stripe_subscription_id}")  # fmt: skip
 

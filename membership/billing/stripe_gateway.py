@@ -230,6 +230,39 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription
     return Subscription.from_stripe(obj)
 
 
+def cancel_subscription(subscription_id: str, comment: str) -> Subscription:
+    """Cancel a subscription at once (no proration credit), noting why; its new state."""
+    _call(
+        client().v1.subscriptions.cancel,
+        _safe(subscription_id),
+        params={"cancellation_details": {"comment": comment[:500]}},
+        options=_write(f"sub-{subscription_id}-cancel"),
+    )
+    return retrieve_subscription(subscription_id)
+
+
+def live_subscriptions(customer_id: str) -> list[Subscription]:
+    """The customer's subscriptions that are not canceled (any kind), newest first."""
+    params = {"customer": customer_id, "limit": 100}
+    return [Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params)]
+
+
+def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str]]:
+    """(invoice id, payment intent id) for each paid invoice of a subscription."""
+    out = []
+    params = {"subscription": subscription_id, "status": "paid", "limit": 100}
+    for invoice in _paginate(client().v1.invoices, params):
+        found = _call(
+            client().v1.invoice_payments.list,
+            params={"invoice": invoice["id"], "status": "paid", "limit": 10},
+        )
+        for payment in found.get("data") or []:
+            intent = (payment.get("payment") or {}).get("payment_intent")
+            if intent:
+                out.append((invoice["id"], _id_of(intent)))
+    return out
+
+
 def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]:
     """Every subscription (all statuses), newest first."""
     params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}
@@ -321,6 +354,11 @@ def _safe(object_id: str) -> str:
     if not object_id or not all(ch.isalnum() or ch == "_" for ch in object_id):
         raise PaymentProviderError(f"not a Stripe id: {object_id!r}")
     return object_id
+
+
+def _id_of(value: Any) -> str:
+    """An id from a field that is either an id or an expanded object."""
+    return value["id"] if isinstance(value, dict) else value
 
 
 def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -49,6 +49,8 @@ class Subscription:
     latest_invoice_id: str | None
     latest_invoice_status: str | None
     latest_invoice_created: datetime | None
+    # Why it was cancelled, in the canceller's words (ours: "duplicate of sub_…").
+    cancellation_comment: str | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Subscription:
@@ -79,6 +81,7 @@ class Subscription:
             latest_invoice_id=_id(latest),
             latest_invoice_status=latest_obj.get("status"),
             latest_invoice_created=from_unix(latest_obj.get("created")),
+            cancellation_comment=(obj.get("cancellation_details") or {}).get("comment"),
         )
 
 
