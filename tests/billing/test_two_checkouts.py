@@ -30,9 +30,7 @@ def memberships(app, user_id):
 
 def money(app):
     with app.app_context():
-        return sorted(
-            (e.kind.value, e.amount) for e in db.session.scalars(select(LedgerEntry))
-        )
+        return sorted((e.kind.value, e.amount) for e in db.session.scalars(select(LedgerEntry)))
 
 
 def duplicate_audits(app):
