@@ -273,6 +273,9 @@ class Engine:
         value = node[head]
         if isinstance(value, str) and value in self.objects:
             value = self.render(self.objects[value])
+        elif isinstance(value, list):  # a list of ids, such as a subscription's discounts
+            value = [self.render(self.objects[v]) if isinstance(v, str) and v in self.objects
+                     else v for v in value]  # fmt: skip
         node[head] = self._expand_one(value, rest, depth + 1)
         return node
 
@@ -1018,8 +1021,7 @@ class Engine:
         if end:
             sub.update(status="trialing", trial_start=now, trial_end=end)
         if coupon_id:
-            sub["_discount"] = self._discount(coupon_id, promotion_code_id, cus, sub)
-            sub["discounts"] = [sub["_discount"]["id"]]
+            self._attach_discount(sub, coupon_id, promotion_code_id)
         if cancel_at_period_end:
             sub.update(cancel_at_period_end=True, cancel_at=period_end, canceled_at=now)
         self.store(sub)
@@ -1039,17 +1041,31 @@ class Engine:
             raise err
         return sub
 
-    def _discount(self, coupon_id: str, promo_id: str | None, cus: Obj, sub: Obj) -> Obj:
+    def _attach_discount(self, sub: Obj, coupon_id: str, promo_id: str | None) -> Obj:
+        """Put a coupon on a subscription as a discount object (``discounts`` lists its id)."""
         coupon = self.objects[coupon_id]
         end = None
         if coupon["duration"] == "repeating":
             end = add_interval(self.now(), "month", coupon["duration_in_months"])
-        return {
+        disc = self.store({
             "id": shapes.new_id("di_"), "object": "discount", "checkout_session": None,
-            "coupon": coupon_id, "customer": cus["id"], "end": end, "invoice": None,
-            "invoice_item": None, "promotion_code": promo_id, "start": self.now(),
+            "customer": sub["customer"], "customer_account": None, "end": end,
+            "invoice": None, "invoice_item": None, "promotion_code": promo_id,
+            "source": {"coupon": coupon_id, "type": "coupon"}, "start": self.now(),
             "subscription": sub["id"], "subscription_item": None, "_invoices": 0,
-        }  # fmt: skip
+        })  # fmt: skip
+        sub["_discount"], sub["discounts"] = disc["id"], [disc["id"]]
+        self.emit("customer.discount.created", disc)
+        return disc
+
+    def _end_discount(self, sub: Obj) -> None:
+        """A repeating coupon's months are over (or it was removed): the discount goes."""
+        disc = self.objects.get(sub.get("_discount") or "")
+        if disc is None:
+            return
+        with self.updating(sub, "customer.subscription.updated"):
+            sub["_discount"], sub["discounts"] = None, []
+        self.emit("customer.discount.deleted", disc)
 
     def _default_pm(self, sub: Obj) -> Obj | None:
         pm_id = sub["default_payment_method"]
@@ -1090,9 +1106,9 @@ class Engine:
         inv["lines"]["total_count"] = len(inv["lines"]["data"])
         subtotal = sum(li["amount"] for li in inv["lines"]["data"])
         discount = 0
-        disc = sub.get("_discount")
+        disc = self.objects.get(sub.get("_discount") or "")
         if disc and (disc["end"] is None or disc["end"] > self.now()) and subtotal:
-            coupon = self.objects[disc["coupon"]]
+            coupon = self.objects[disc["source"]["coupon"]]
             if coupon["duration"] != "once" or disc["_invoices"] == 0:
                 discount = self.discount_amount(coupon, subtotal, inv["currency"])
                 disc["_invoices"] += 1
@@ -1248,7 +1264,8 @@ class Engine:
         check_params(p, {"cancel_at_period_end", "cancel_at", "items", "metadata",
                          "pause_collection", "proration_behavior", "default_payment_method",
                          "trial_end", "cancellation_details", "description", "payment_behavior",
-                         "proration_date", "billing_cycle_anchor", "off_session"})  # fmt: skip
+                         "proration_date", "billing_cycle_anchor", "off_session",
+                         "discounts"})  # fmt: skip
         ended = sub["status"] in ("canceled", "incomplete_expired")
         if ended and set(p) - {"metadata", "cancellation_details", "expand"}:
             raise invalid("A canceled subscription can only update its cancellation_details "
@@ -1299,6 +1316,8 @@ class Engine:
                         "resumes_at": as_int(resumes, "pause_collection[resumes_at]")
                         if resumes else None,
                     }  # fmt: skip
+            if "discounts" in p:
+                self._replace_discount(sub, p["discounts"])
             if p.get("trial_end") == "now" and sub["status"] == "trialing":
                 self._renew(sub)
             if isinstance(p.get("items"), list):
@@ -1309,6 +1328,22 @@ class Engine:
             if err is not None and p.get("payment_behavior") == "error_if_incomplete":
                 raise err
         return sub
+
+    def _replace_discount(self, sub: Obj, discounts: Any) -> None:
+        """``discounts=[{coupon}|{promotion_code}]`` puts a coupon on; ``discounts=""`` clears."""
+        if sub.get("_discount"):
+            self._end_discount(sub)
+        if not isinstance(discounts, list) or not discounts:
+            return
+        d = discounts[0] if isinstance(discounts[0], dict) else {}
+        if d.get("promotion_code"):
+            pc = self.get(d["promotion_code"], "promotion_code", "discounts[0][promotion_code]")
+            self._attach_discount(sub, pc["promotion"]["coupon"], pc["id"])
+        elif d.get("coupon"):
+            coupon = self.get(d["coupon"], "coupon", "discounts[0][coupon]")
+            self._attach_discount(sub, coupon["id"], None)
+        else:
+            raise invalid("Pass discounts[0][coupon] or discounts[0][promotion_code].", "discounts")
 
     def _change_items(self, sub: Obj, items: list[Any], proration: Any) -> Obj | None:
         if proration not in (None, "none", "create_prorations", "always_invoice"):
@@ -1571,6 +1606,9 @@ class Engine:
                     consider(end, self._renew, obj)
                     if obj["cancel_at"] and obj["cancel_at"] < end:
                         consider(obj["cancel_at"], self._cancel_scheduled, obj)
+                    disc = self.objects.get(obj.get("_discount") or "")
+                    if disc and disc["end"]:
+                        consider(disc["end"], self._end_discount, obj)
                     pause = obj["pause_collection"]
                     if pause and pause["resumes_at"]:
                         consider(pause["resumes_at"], self._resume_collection, obj)
