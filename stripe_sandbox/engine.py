@@ -1026,6 +1026,8 @@ class Engine:
             sub.update(cancel_at_period_end=True, cancel_at=period_end, canceled_at=now)
         self.store(sub)
         inv = self._make_invoice(sub, "subscription_create", now, now, first_period=True)
+        if inv["status"] == "paid" and sub["status"] == "incomplete":
+            sub["status"] = "active"  # nothing due (a 100 % first-invoice coupon): active at once
         self.emit("customer.subscription.created", sub)
         if inv["status"] == "paid":
             return sub

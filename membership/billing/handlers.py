@@ -55,6 +55,14 @@ def subscription_changed(event: dict) -> None:
     services.sync_subscription(gateway.retrieve_subscription(data_object(event)["id"]))
 
 
+@on("customer.discount.created", "customer.discount.updated", "customer.discount.deleted")
+def discount_changed(event: dict) -> None:
+    """A coupon went on or came off a subscription: re-read it (what a renewal charges moved)."""
+    subscription_id = data_object(event).get("subscription")
+    if subscription_id:
+        services.sync_subscription(gateway.retrieve_subscription(subscription_id))
+
+
 @on("invoice.paid")
 def invoice_paid(event: dict) -> None:
     """A paid invoice is final: record it; re-read a subscription that may have recovered."""

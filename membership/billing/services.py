@@ -189,7 +189,7 @@ def _plan_for(subscription: Subscription) -> Plan | None:
 
 
 TRACKED = (
-    "status", "plan_id", "stripe_price_id", "interval", "amount", "currency",
+    "status", "plan_id", "stripe_price_id", "interval", "amount", "recurring_amount", "currency",
     "current_period_start", "current_period_end", "cancel_at_period_end", "canceled_at",
     "ended_at", "trial_end", "latest_invoice_paid", "past_due_since",
 )  # fmt: skip
@@ -243,6 +243,8 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     membership.stripe_price_id = subscription.price_id
     membership.interval = subscription.interval
     membership.amount = subscription.amount
+    if subscription.recurring_amount is not None:
+        membership.recurring_amount = subscription.recurring_amount
     membership.currency = subscription.currency
     membership.started_at = subscription.started_at
     membership.current_period_start = subscription.current_period_start

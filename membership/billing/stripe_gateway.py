@@ -208,10 +208,14 @@ def create_portal_session(customer_id: str, return_url: str) -> str:
 
 # --- subscriptions and invoices -----------------------------------------------------------
 
+# What Subscription.from_stripe reads beyond the subscription: the latest invoice's state and
+# the coupons behind its discounts (for what a renewal charges).
+EXPAND = ["latest_invoice", "discounts.source.coupon"]
+
 
 def retrieve_subscription(subscription_id: str) -> Subscription:
-    """Read a subscription with its latest invoice."""
-    obj = _get(f"/v1/subscriptions/{_safe(subscription_id)}", expand=["latest_invoice"])
+    """Read a subscription with its latest invoice and its discounts' coupons."""
+    obj = _get(f"/v1/subscriptions/{_safe(subscription_id)}", expand=EXPAND)
     return Subscription.from_stripe(obj)
 
 
@@ -224,7 +228,7 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription
     obj = _call(
         client().v1.subscriptions.update,
         subscription_id,
-        params={"cancel_at_period_end": cancel, "expand": ["latest_invoice"]},
+        params={"cancel_at_period_end": cancel, "expand": EXPAND},
         options=_write(f"sub-{subscription_id}-cape-{int(cancel)}-{uuid.uuid4().hex}"),
     )
     return Subscription.from_stripe(obj)
@@ -265,7 +269,8 @@ def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str]]:
 
 def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]:
     """Every subscription (all statuses), newest first."""
-    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}
+    expand = [f"data.{path}" for path in EXPAND]
+    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": expand}
     if created_gte:
         params["created"] = {"gte": created_gte}
     yield from (Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params))
