@@ -11,6 +11,7 @@ See docs/memberships.md, "Two Checkouts paid, one membership".
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -43,33 +44,34 @@ def settle(subscription: Subscription, user: User, was_live: bool, is_membership
     """
     if was_live or subscription.status not in Membership.LIVE_STATUSES:
         return subscription
-    keeper = _keeper(subscription, user, is_membership)
-    if keeper is None:
+    found = _keeper(subscription, user, is_membership)
+    if found is None:
         return subscription
+    keeper, since = found
     log.warning("subscription %s duplicates %s of user %s: cancelled and refunded",
                 subscription.id, keeper, user.id)  # fmt: skip
     # Refund first, cancel second: a failure between the two leaves a live subscription, which
     # the retry finds a duplicate again (and whose refunds it finds made already).
-    refund_all(subscription.id)
+    refund_since(subscription.id, since)
     return gateway.cancel_subscription(subscription.id, MARK + keeper)
 
 
-def _keeper(subscription: Subscription, user: User, is_membership) -> str | None:
-    """The reader's other live membership that this one duplicates, if any.
+def _keeper(subscription: Subscription, user: User, is_membership) -> tuple[str, datetime] | None:
+    """The reader's other live membership that this one duplicates, and when it started.
 
     One mirrored live here wins (the reader has it already); else, of those Stripe says are live
     and not yet mirrored, the oldest one that Stripe created before this one (both were paid
     before either's events came: the first stays, whichever order the events arrive in).
     """
-    mirrored = db.session.scalar(
-        select(Membership.stripe_subscription_id).where(
+    mirrored = db.session.execute(
+        select(Membership.stripe_subscription_id, Membership.started_at).where(
             Membership.user_id == user.id,
             Membership.stripe_subscription_id != subscription.id,
             Membership.status.in_(Membership.LIVE_STATUSES),
         )
-    )
+    ).first()
     if mirrored is not None:
-        return mirrored
+        return mirrored[0], mirrored[1]
     if not subscription.customer:
         return None
     # Stripe lists newest first, in its own order of creation (finer than `created`, which has
@@ -81,14 +83,17 @@ def _keeper(subscription: Subscription, user: User, is_membership) -> str | None
         if subscription.id in ids
         else [s for s in listed if s.started_at < subscription.started_at]
     )
-    earlier = [s.id for s in older if s.status in Membership.LIVE_STATUSES]
-    return earlier[-1] if earlier else None
+    earlier = [s for s in older if s.status in Membership.LIVE_STATUSES]
+    return (earlier[-1].id, earlier[-1].started_at) if earlier else None
 
 
-def refund_all(subscription_id: str) -> int:
-    """Refund what is left of every paid invoice of a subscription; the total refunded."""
+def refund_since(subscription_id: str, since: datetime) -> int:
+    """Refund what is left of each invoice of a subscription paid since the kept membership
+    began (a duplicate's; a paused one resumed keeps what it paid before); the total refunded."""
     refunded = 0
-    for invoice_id, payment_intent_id in gateway.paid_invoice_payments(subscription_id):
+    for invoice_id, payment_intent_id, paid_at in gateway.paid_invoice_payments(subscription_id):
+        if paid_at is not None and paid_at < since:
+            continue
         charge_id = gateway.retrieve_payment_intent(payment_intent_id).latest_charge
         if not charge_id:
             continue
@@ -109,7 +114,14 @@ def tell(membership: Membership, subscription: Subscription) -> None:
     kept_membership = db.session.scalar(
         select(Membership).where(Membership.stripe_subscription_id == kept)
     )
-    refunded = refund_all(subscription.id)  # nothing left to refund by now: reads the total
+    # Normally nothing is left to refund by now, and this reads the total; after a failure
+    # between Stripe's answers and our commit, it makes sure.
+    since = (
+        kept_membership.started_at
+        if kept_membership is not None
+        else gateway.retrieve_subscription(kept).started_at
+    )
+    refunded = refund_since(subscription.id, since)
     context = {
         "name": user.name,
         "plan": membership.plan.name if membership.plan else "",

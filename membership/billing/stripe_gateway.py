@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -20,6 +21,7 @@ from membership.billing.stripe_objects import (
     PaymentIntent,
     Subscription,
 )
+from membership.timeutil import from_unix
 
 
 class PaymentProviderError(Exception):
@@ -251,8 +253,8 @@ def live_subscriptions(customer_id: str) -> list[Subscription]:
     return [Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params)]
 
 
-def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str]]:
-    """(invoice id, payment intent id) for each paid invoice of a subscription."""
+def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str, datetime | None]]:
+    """(invoice id, payment intent id, paid at) for each paid invoice of a subscription."""
     out = []
     params = {"subscription": subscription_id, "status": "paid", "limit": 100}
     for invoice in _paginate(client().v1.invoices, params):
@@ -263,7 +265,8 @@ def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str]]:
         for payment in found.get("data") or []:
             intent = (payment.get("payment") or {}).get("payment_intent")
             if intent:
-                out.append((invoice["id"], _id_of(intent)))
+                paid_at = from_unix((invoice.get("status_transitions") or {}).get("paid_at"))
+                out.append((invoice["id"], _id_of(intent), paid_at))
     return out
 
 
