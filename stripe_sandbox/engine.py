@@ -1325,7 +1325,7 @@ class Engine:
             if isinstance(p.get("items"), list):
                 extra_invoice = self._change_items(sub, p["items"],
                                                    p.get("proration_behavior"))  # fmt: skip
-        if extra_invoice is not None:
+        if extra_invoice is not None and extra_invoice["status"] != "paid":
             err = self._pay_invoice(extra_invoice, self._default_pm(sub), off_session=True)
             if err is not None and p.get("payment_behavior") == "error_if_incomplete":
                 raise err
@@ -1351,7 +1351,7 @@ class Engine:
         if proration not in (None, "none", "create_prorations", "always_invoice"):
             raise invalid("Invalid proration_behavior", "proration_behavior")
         by_id = {it["id"]: it for it in sub["items"]["data"]}
-        changes = []
+        changes, cycle_change = [], []
         for i, change in enumerate(items):
             if change.get("id"):
                 item = by_id.get(change["id"])
@@ -1368,6 +1368,7 @@ class Engine:
                 sub["items"]["data"].append(item)
             old_amount = (self.objects[item["price"]]["unit_amount"] * item["quantity"]
                           if item["price"] else 0)  # fmt: skip
+            old_recurring = self.objects[item["price"]]["recurring"] if item["price"] else None
             if change.get("price"):
                 price = self.get(change["price"], "price", f"items[{i}][price]")
                 if price["type"] != "recurring" or price["currency"] != sub["currency"]:
@@ -1380,9 +1381,14 @@ class Engine:
                 raise invalid("Missing required param: items[{i}][price].", f"items[{i}][price]")
             new_amount = self.objects[item["price"]]["unit_amount"] * item["quantity"]
             changes.append((item, new_amount - old_amount))
+            new_recurring = self.objects[item["price"]]["recurring"]
+            if old_recurring and old_recurring["interval"] != new_recurring["interval"]:
+                cycle_change.append((item, old_amount, new_amount))
         sub["items"]["total_count"] = len(sub["items"]["data"])
         if not sub["items"]["data"]:
             raise invalid("A subscription must have at least one item.", "items")
+        if cycle_change and sub["status"] in ("active", "past_due"):
+            return self._new_billing_cycle(sub, cycle_change, proration)
         if proration != "always_invoice" or sub["status"] not in ("active", "past_due"):
             return None
         lines = []
@@ -1396,6 +1402,23 @@ class Engine:
             return None
         return self._make_invoice(sub, "subscription_update", self.now(), self.now(),
                                   lines=lines)  # fmt: skip
+
+    def _new_billing_cycle(self, sub: Obj, changed: list[tuple[Obj, int, int]],
+                           proration: Any) -> Obj:  # fmt: skip
+        """A switch to another interval (monthly to yearly): as Stripe, the billing cycle starts
+        again now and the new price is invoiced at once, less the unused part of the old period
+        unless ``proration_behavior=none``."""
+        now, lines = self.now(), []
+        for item, old_amount, new_amount in changed:
+            start, end = item["current_period_start"], item["current_period_end"]
+            unused = max(0, end - now) / max(end - start, 1)
+            credit = 0 if proration == "none" else round(old_amount * unused)
+            lines.append((item, max(0, new_amount - credit), item["quantity"]))
+        for item in sub["items"]["data"]:
+            rec = self.objects[item["price"]]["recurring"]
+            item["current_period_start"] = now
+            item["current_period_end"] = add_interval(now, rec["interval"], rec["interval_count"])
+        return self._make_invoice(sub, "subscription_update", now, now, lines=lines)
 
     def cancel_subscription(self, sub: Obj, p: dict[str, Any], reason: str | None = None) -> Obj:
         """DELETE /v1/subscriptions/{id}: cancel at once."""

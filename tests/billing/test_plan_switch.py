@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from membership.billing.models import Plan, Price
 from membership.extensions import db
+from membership.ledger.models import LedgerEntry
 from membership.perks.services import active_perk_slugs
 from tests.billing.conftest import join, membership_of
 
@@ -88,7 +90,13 @@ def test_upgrade_in_the_portal_opens_the_dearer_plans_perks(
     with app.app_context():
         assert db.session.get(Plan, membership.plan_id).slug == "insider"
         assert active_perk_slugs(reader) == INSIDER
+        # Another interval starts a new billing cycle: the yearly price is charged at once.
+        payments = [
+            e.amount for e in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.id))
+        ]
+    assert payments == [500, 12000]
     assert (membership.interval, membership.amount) == ("year", 12000)
+    assert membership.current_period_end - membership.current_period_start >= timedelta(days=365)
     assert may_use(client, "insider-newsletter") is True
 
     # And back down again: the perks the upgrade opened close once more.

@@ -283,3 +283,33 @@ def test_sandbox_subscription_discounts_expand_end_and_change(
     assert sub.latest_invoice.total == 400
     sub = client.v1.subscriptions.update(sub_id, params={"discounts": ""})
     assert sub.discounts == []
+
+
+def test_sandbox_switch_to_another_interval_restarts_the_billing_cycle(
+    client, sandbox, member, monthly, http
+):
+    """Monthly to yearly (the portal's switch, proration none): the period starts again now and
+    the yearly price is invoiced and paid at once, as Stripe does; a same-interval switch is not
+    invoiced."""
+    yearly = client.v1.prices.create(params={
+        "currency": "eur", "unit_amount": 5000, "recurring": {"interval": "year"},
+        "product": monthly.product})  # fmt: skip
+    dearer = client.v1.prices.create(params={
+        "currency": "eur", "unit_amount": 900, "recurring": {"interval": "month"},
+        "product": monthly.product})  # fmt: skip
+    sub_id = member()
+    sandbox.advance_clock(seconds=10 * DAY)
+    cus = client.v1.subscriptions.retrieve(sub_id).customer
+    portal = client.v1.billing_portal.sessions.create(params={"customer": cus})
+    http("POST", portal.url, {"action": "switch", "subscription": sub_id, "price": dearer.id})
+    assert len(client.v1.invoices.list(params={"subscription": sub_id}).data) == 1
+
+    http("POST", portal.url, {"action": "switch", "subscription": sub_id, "price": yearly.id})
+    sub = client.v1.subscriptions.retrieve(sub_id, params={"expand": ["latest_invoice"]})
+    item = sub["items"].data[0]
+    assert (
+        item.current_period_start == sandbox.now() or sandbox.now() - item.current_period_start < 5
+    )
+    assert item.current_period_end - item.current_period_start >= 365 * DAY
+    assert sub.latest_invoice.billing_reason == "subscription_update"
+    assert (sub.latest_invoice.status, sub.latest_invoice.amount_paid) == ("paid", 5000)
