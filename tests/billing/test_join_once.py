@@ -90,3 +90,53 @@ def test_another_plan_or_interval_is_a_new_checkout(app, reader, auth, stripe_wo
     monthly, yearly = press_join(auth), press_join(auth, interval="year")
     assert monthly.headers["Location"] != yearly.headers["Location"]
     assert len(checkout_sessions(stripe_world)) == 2
+
+
+@pytest.mark.postgres_only
+def test_two_clicks_answered_at_the_same_moment_by_two_instances_open_one_checkout(
+    app, reader, auth, mailbox, stripe_world, monkeypatch, is_postgres
+):
+    if not is_postgres:
+        pytest.skip("two transactions waiting on a row lock need PostgreSQL")
+    import contextlib
+    import itertools
+    import threading
+
+    from tests.conftest import Actions, csrf_token
+
+    yearly = press_join(auth, interval="year")  # an earlier look: the reader is a customer now
+    # Every Stripe create gets a key of its own (as across a minute boundary), and each request
+    # waits for the other before it looks for open sessions: only the reader's row lock can
+    # make the second click find the first one's session.
+    minutes = itertools.count(29_000_000)
+    monkeypatch.setattr(stripe_gateway, "minute_bucket", lambda: next(minutes))
+    arrived = threading.Barrier(2, timeout=1.5)
+    look = stripe_gateway.open_checkout_sessions
+
+    def side_by_side(customer):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            arrived.wait()  # broken when the other request waits on the lock: it cannot arrive
+        return look(customer)
+
+    monkeypatch.setattr(stripe_gateway, "open_checkout_sessions", side_by_side)
+    browsers = [Actions(app.test_client(), mailbox) for _ in range(2)]
+    for browser in browsers:
+        assert browser.login().status_code == 303
+    tokens = [csrf_token(browser.client, "/plans") for browser in browsers]
+    answers: list = [None, None]
+
+    def click(n):
+        answers[n] = browsers[n].client.post(
+            "/plans/supporter/checkout", data={"interval": "month", "csrf_token": tokens[n]}
+        )
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"].startswith(stripe_world.sandbox.url + "/c/pay/")
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    assert answers[0].headers["Location"] != yearly.headers["Location"]
+    assert len(checkout_sessions(stripe_world)) == 2
