@@ -3,11 +3,17 @@ only, and a double click (or two app instances answering it) opens one Checkout,
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
+
 import pytest
 
-from membership.billing import stripe_gateway
+from membership.billing import services, stripe_gateway
+from membership.extensions import db
 from tests.billing.conftest import join, membership_of
 from tests.billing.test_lifecycle import sdk
+from tests.conftest import Actions, csrf_token
 
 
 def checkout_sessions(stripe_world) -> list[dict]:
@@ -98,12 +104,9 @@ def test_two_clicks_answered_at_the_same_moment_by_two_instances_open_one_checko
 ):
     if not is_postgres:
         pytest.skip("two transactions waiting on a row lock need PostgreSQL")
-    import contextlib
-    import itertools
-    import threading
-
-    from tests.conftest import Actions, csrf_token
-
+    with app.app_context():
+        services.sync_plans()  # as staff's `flask stripe sync-plans` did: the prices exist
+        db.session.commit()
     yearly = press_join(auth, interval="year")  # an earlier look: the reader is a customer now
     # Every Stripe create gets a key of its own (as across a minute boundary), and each request
     # waits for the other before it looks for open sessions: only the reader's row lock can
