@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from membership import audit
 from membership.accounts.models import User
+from membership.billing import duplicates
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.services import KIND, ensure_product, lock_reader, sync_price
@@ -142,7 +143,9 @@ def portal_url(user: User) -> str:
 def expire_other_checkouts(paid: CheckoutSession) -> list[str]:
     """A membership Checkout was paid: expire the reader's other open membership Checkouts (the
     yearly tab beside the monthly one), so they cannot be paid too; their ids."""
-    if not paid.customer:
+    if not paid.customer or not duplicates.several_checkouts(
+        paid.metadata.get("user_id") or paid.client_reference_id
+    ):
         return []
     expired = [
         session.id

@@ -11,22 +11,42 @@ See docs/memberships.md, "Two Checkouts paid, one membership".
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from membership import audit
 from membership.accounts.models import User
+from membership.audit import AuditEntry
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership
 from membership.billing.stripe_objects import Subscription
 from membership.extensions import db
 from membership.mail import queue_mail
 from membership.money import format_money
+from membership.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 MARK = "duplicate of "
+
+
+def several_checkouts(user_id: int | str | None) -> bool:
+    """Whether the reader started more than one membership Checkout within a Checkout Session's
+    lifetime (24 h): only then can two be open, or paid, at once. (Every session the app makes
+    is audited as `checkout.started`; the common case, one Checkout, costs no Stripe call.)"""
+    if not user_id:
+        return True  # unknown reader: ask Stripe
+    since = utcnow() - timedelta(hours=25)
+    started = db.session.scalar(
+        select(func.count(AuditEntry.id)).where(
+            AuditEntry.target_type == "user",
+            AuditEntry.target_id == str(user_id),
+            AuditEntry.action == "checkout.started",
+            AuditEntry.created_at >= since,
+        )
+    )
+    return started > 1
 
 
 def kept_instead(subscription: Subscription) -> str | None:
@@ -72,7 +92,7 @@ def _keeper(subscription: Subscription, user: User, is_membership) -> tuple[str,
     ).first()
     if mirrored is not None:
         return mirrored[0], mirrored[1]
-    if not subscription.customer:
+    if not subscription.customer or not several_checkouts(user.id):
         return None
     # Stripe lists newest first, in its own order of creation (finer than `created`, which has
     # one-second resolution: two tabs paid within a second are still told apart).

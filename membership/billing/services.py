@@ -199,26 +199,33 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     """Mirror a subscription into its membership and recompute perks; None when it is not ours."""
     if not is_membership(subscription):
         return None
-    mirrored = membership_for(subscription.id)
-    user = mirrored.user if mirrored is not None else _owner(subscription)
-    if user is None:
-        log.warning("subscription %s has no known reader; skipped", subscription.id)
-        return None
-    # The reader's row, then the membership's (always in this order): a reader's subscriptions
-    # are settled one at a time, so a second one turning live is seen as a duplicate.
-    lock_reader(user)
-    was_live = (
-        db.session.scalar(
-            select(Membership.status).where(Membership.stripe_subscription_id == subscription.id)
+    mirrored = db.session.execute(
+        select(Membership.user_id, Membership.status).where(
+            Membership.stripe_subscription_id == subscription.id
         )
-        in Membership.LIVE_STATUSES
-    )
-    subscription = duplicates.settle(subscription, user, was_live, is_membership)
+    ).first()
+    user = None
+    if subscription.status in Membership.LIVE_STATUSES and (
+        mirrored is None or mirrored.status not in Membership.LIVE_STATUSES
+    ):
+        # Turning live: the reader's row is locked first, then the membership's (always in
+        # this order), so a reader's subscriptions turn live one at a time and a second one is
+        # seen as a duplicate (cancelled and refunded before it is mirrored).
+        user = db.session.get(User, mirrored.user_id) if mirrored else _owner(subscription)
+        if user is not None:
+            lock_reader(user)
+            membership = _locked_membership(subscription.id)
+            was_live = membership is not None and membership.is_live
+            subscription = duplicates.settle(subscription, user, was_live, is_membership)
     # Locked: events of one subscription processed at once (several workers, or Stripe's
     # concurrent deliveries) take turns here instead of racing to create or update it.
     membership = _locked_membership(subscription.id)
     before = {name: getattr(membership, name, None) for name in TRACKED}
     if membership is None:
+        user = user or _owner(subscription)
+        if user is None:
+            log.warning("subscription %s has no known reader; skipped", subscription.id)
+            return None
         if not user.stripe_customer_id:
             user.stripe_customer_id = subscription.customer
         values = {
