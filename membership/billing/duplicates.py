@@ -144,10 +144,8 @@ def tell(membership: Membership, subscription: Subscription) -> None:
     refunded = refund_since(subscription.id, since)
     context = {
         "name": user.name,
-        "plan": membership.plan.name if membership.plan else "",
-        "kept_plan": kept_membership.plan.name
-        if kept_membership is not None and kept_membership.plan
-        else "",
+        "second": _described(membership),
+        "kept": _described(kept_membership),
         "refunded": format_money(refunded, membership.currency),
     }
     job = queue_mail("membership_duplicate", user.email, context, locale=user.locale,
@@ -156,3 +154,14 @@ def tell(membership: Membership, subscription: Subscription) -> None:
         audit.record("membership.duplicate_cancelled", "user", user.id,
                      membership=membership.id, subscription=subscription.id, kept=kept,
                      refunded=refunded, currency=membership.currency)  # fmt: skip
+
+
+def _described(membership: Membership | None) -> dict[str, str]:
+    """A membership as the mail names it: plan, amount and interval."""
+    if membership is None:
+        return {"plan": "", "amount": "", "interval": ""}
+    return {
+        "plan": membership.plan.name if membership.plan else "",
+        "amount": format_money(membership.amount, membership.currency),
+        "interval": membership.interval,
+    }

@@ -73,7 +73,8 @@ def test_both_tabs_paid_before_any_webhook_keep_one_membership_and_refund_the_ot
     assert "Your membership has ended" not in subjects
     mail = next(m for m in mailbox.to("reader@example.org") if m["Subject"] == SECOND)
     text = mailbox.body(mail)
-    assert "€50.00" in text and "Supporter" in text
+    assert "(Supporter, €50.00 a year)" in text and "(Supporter, €5.00 a month)" in text
+    assert "refunded €50.00" in text
     (audit,) = duplicate_audits(app)
     assert audit["refunded"] == 5000 and audit["kept"].startswith("sub_")
 
