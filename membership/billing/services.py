@@ -275,9 +275,12 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     audit.record("membership.synced", "user", membership.user_id,
                  membership=membership.id, changes=changes)  # fmt: skip
     sync_membership_grants(membership)
-    duplicate = duplicates.kept_instead(subscription) is not None
-    if duplicate and membership.status == "canceled" and before["status"] != "canceled":
+    kept = duplicates.kept_instead(subscription)
+    if kept and membership.status == "canceled" and before["status"] != "canceled":
+        if membership_for(kept) is None:  # its events are still on their way: mirror it now
+            sync_subscription(gateway.retrieve_subscription(kept))
         duplicates.tell(membership, subscription)
+    duplicate = kept is not None
     _notify(membership, before["status"], duplicate)
     return membership
 

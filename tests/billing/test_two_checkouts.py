@@ -123,3 +123,55 @@ def test_a_second_subscription_made_later_is_cancelled_and_refunded(
 
     assert memberships(app, reader) == [("month", "active"), ("month", "canceled")]
     assert money(app) == [("membership", 500), ("membership", 500), ("refund", -500)]
+
+
+def test_any_order_and_repetition_of_two_paid_checkouts_gives_the_same_state(
+    app, reader, auth, stripe_world
+):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from membership.perks.models import PerkGrant
+    from tests.billing.test_event_order import SLOW_EXAMPLES, forget_deliveries
+
+    def final_state(app):
+        """The memberships, ledger rows, perk grants and mails a reader and staff would see."""
+        with app.app_context():
+            rows = [
+                (m.stripe_subscription_id, m.status, m.amount, m.ended_at)
+                for m in db.session.scalars(select(Membership).order_by(Membership.started_at))
+            ]
+            entries = sorted(
+                (e.kind.value, e.amount, e.stripe_object_id)
+                for e in db.session.scalars(select(LedgerEntry))
+            )
+            grants = sorted(
+                (g.perk_id, g.starts_at.isoformat(), str(g.ends_at))
+                for g in db.session.scalars(select(PerkGrant))
+            )
+            mails = sorted(j.dedupe_key for j in db.session.scalars(select(MailJob)))
+        return sorted(rows, key=lambda r: r[0]), entries, grants, mails
+
+    stripe_world.pay(join(auth, interval="month"))
+    stripe_world.pay(join(auth, interval="year"))
+    stripe_world.deliver()
+    stripe_world.deliver()  # the refund's own events
+    events = stripe_world.sandbox.events()
+    expected = final_state(app)
+    assert sorted(status for _, status, *_ in expected[0]) == ["active", "canceled"]
+
+    @settings(max_examples=6, **SLOW_EXAMPLES)
+    @given(
+        order=st.permutations(range(len(events))),
+        repeats=st.lists(st.integers(min_value=0, max_value=len(events) - 1), max_size=10),
+    )
+    def check(order, repeats):
+        forget_deliveries(app)
+        delivery = [events[i] for i in order] + [events[order[i]] for i in repeats]
+        for event in delivery:
+            assert stripe_world.post(event).status_code == 200
+        assert final_state(app) == expected
+        assert len(duplicate_audits(app)) == 1
+
+    check()
+    assert len(stripe_world.sandbox.events("refund.created")) == 1
