@@ -3,9 +3,9 @@
 Two Checkouts open in two tabs (monthly and yearly) can both be paid before either's webhook
 arrives. The reader keeps the membership that was live first; the other is cancelled at once in
 Stripe, what it was paid since the kept one began refunded, the reader told by mail and the
-decision audited. Stripe
-holds the outcome (the cancelled subscription's `cancellation_details.comment` names the one
-kept), so retries, replays and any order of events end in the same state and one mail.
+decision audited. Stripe holds the outcome (the cancelled subscription's
+`cancellation_details.comment` names the one kept), so retries, replays and any order of
+events end in the same state and one mail.
 See docs/memberships.md, "Two Checkouts paid, one membership".
 """
 
