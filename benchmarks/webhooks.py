@@ -159,7 +159,7 @@ def run(report) -> None:
     from membership import create_app
     from membership.accounts.models import User
     from membership.accounts.services import UNUSABLE_PASSWORD
-    from membership.billing import services
+    from membership.billing import checkout
     from membership.billing.demo import seed_catalogue
     from membership.billing.models import Plan
     from membership.config import SANDBOX_WEBHOOK_SECRET, test_config
@@ -187,7 +187,7 @@ def run(report) -> None:
                 )
                 db.session.add(user)
                 db.session.flush()
-                checkout_url = services.start_checkout(user, plan, "month", None)
+                checkout_url = checkout.start_checkout(user, plan, "month", None)
                 session_id = checkout_url.rsplit("/", 1)[-1]
                 _control(sandbox_url, f"/_sandbox/checkout/sessions/{session_id}/complete", {})
             db.session.commit()

@@ -39,6 +39,7 @@ SUBJECTS = {
     "account_deleted": lazy_gettext("Your account was deleted"),
     "membership_welcome": lazy_gettext("Welcome: your membership is active"),
     "membership_ended": lazy_gettext("Your membership has ended"),
+    "membership_duplicate": lazy_gettext("Your second membership was cancelled and refunded"),
     "payment_failed": lazy_gettext("Your membership payment failed"),
     "gift_received": lazy_gettext("You have been given a membership"),
     "gift_receipt": lazy_gettext("Your gift membership receipt"),

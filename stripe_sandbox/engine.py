@@ -284,6 +284,9 @@ class Engine:
         value = node[head]
         if isinstance(value, str) and value in self.objects:
             value = self.render(self.objects[value])
+        elif isinstance(value, list):  # a list of ids, such as a subscription's discounts
+            value = [self.render(self.objects[v]) if isinstance(v, str) and v in self.objects
+                     else v for v in value]  # fmt: skip
         node[head] = self._expand_one(value, rest, depth + 1)
         return node
 
@@ -1037,12 +1040,13 @@ class Engine:
         if end:
             sub.update(status="trialing", trial_start=now, trial_end=end)
         if coupon_id:
-            sub["_discount"] = self._discount(coupon_id, promotion_code_id, cus, sub)
-            sub["discounts"] = [sub["_discount"]["id"]]
+            self._attach_discount(sub, coupon_id, promotion_code_id)
         if cancel_at_period_end:
             sub.update(cancel_at_period_end=True, cancel_at=period_end, canceled_at=now)
         self.store(sub)
         inv = self._make_invoice(sub, "subscription_create", now, now, first_period=True)
+        if inv["status"] == "paid" and sub["status"] == "incomplete":
+            sub["status"] = "active"  # nothing due (a 100 % first-invoice coupon): active at once
         self.emit("customer.subscription.created", sub)
         if inv["status"] == "paid":
             return sub
@@ -1058,17 +1062,31 @@ class Engine:
             raise err
         return sub
 
-    def _discount(self, coupon_id: str, promo_id: str | None, cus: Obj, sub: Obj) -> Obj:
+    def _attach_discount(self, sub: Obj, coupon_id: str, promo_id: str | None) -> Obj:
+        """Put a coupon on a subscription as a discount object (``discounts`` lists its id)."""
         coupon = self.objects[coupon_id]
         end = None
         if coupon["duration"] == "repeating":
             end = add_interval(self.now(), "month", coupon["duration_in_months"])
-        return {
+        disc = self.store({
             "id": shapes.new_id("di_"), "object": "discount", "checkout_session": None,
-            "coupon": coupon_id, "customer": cus["id"], "end": end, "invoice": None,
-            "invoice_item": None, "promotion_code": promo_id, "start": self.now(),
+            "customer": sub["customer"], "customer_account": None, "end": end,
+            "invoice": None, "invoice_item": None, "promotion_code": promo_id,
+            "source": {"coupon": coupon_id, "type": "coupon"}, "start": self.now(),
             "subscription": sub["id"], "subscription_item": None, "_invoices": 0,
-        }  # fmt: skip
+        })  # fmt: skip
+        sub["_discount"], sub["discounts"] = disc["id"], [disc["id"]]
+        self.emit("customer.discount.created", disc)
+        return disc
+
+    def _end_discount(self, sub: Obj) -> None:
+        """A repeating coupon's months are over (or it was removed): the discount goes."""
+        disc = self.objects.get(sub.get("_discount") or "")
+        if disc is None:
+            return
+        with self.updating(sub, "customer.subscription.updated"):
+            sub["_discount"], sub["discounts"] = None, []
+        self.emit("customer.discount.deleted", disc)
 
     def _default_pm(self, sub: Obj) -> Obj | None:
         pm_id = sub["default_payment_method"]
@@ -1109,9 +1127,9 @@ class Engine:
         inv["lines"]["total_count"] = len(inv["lines"]["data"])
         subtotal = sum(li["amount"] for li in inv["lines"]["data"])
         discount = 0
-        disc = sub.get("_discount")
+        disc = self.objects.get(sub.get("_discount") or "")
         if disc and (disc["end"] is None or disc["end"] > self.now()) and subtotal:
-            coupon = self.objects[disc["coupon"]]
+            coupon = self.objects[disc["source"]["coupon"]]
             if coupon["duration"] != "once" or disc["_invoices"] == 0:
                 discount = self.discount_amount(coupon, subtotal, inv["currency"])
                 disc["_invoices"] += 1
@@ -1267,7 +1285,8 @@ class Engine:
         check_params(p, {"cancel_at_period_end", "cancel_at", "items", "metadata",
                          "pause_collection", "proration_behavior", "default_payment_method",
                          "trial_end", "cancellation_details", "description", "payment_behavior",
-                         "proration_date", "billing_cycle_anchor", "off_session"})  # fmt: skip
+                         "proration_date", "billing_cycle_anchor", "off_session",
+                         "discounts"})  # fmt: skip
         ended = sub["status"] in ("canceled", "incomplete_expired")
         if ended and set(p) - {"metadata", "cancellation_details", "expand"}:
             raise invalid("A canceled subscription can only update its cancellation_details "
@@ -1318,22 +1337,40 @@ class Engine:
                         "resumes_at": as_int(resumes, "pause_collection[resumes_at]")
                         if resumes else None,
                     }  # fmt: skip
+            if "discounts" in p:
+                self._replace_discount(sub, p["discounts"])
             if p.get("trial_end") == "now" and sub["status"] == "trialing":
                 self._renew(sub)
             if isinstance(p.get("items"), list):
                 extra_invoice = self._change_items(sub, p["items"],
                                                    p.get("proration_behavior"))  # fmt: skip
-        if extra_invoice is not None:
+        if extra_invoice is not None and extra_invoice["status"] != "paid":
             err = self._pay_invoice(extra_invoice, self._default_pm(sub), off_session=True)
             if err is not None and p.get("payment_behavior") == "error_if_incomplete":
                 raise err
         return sub
 
+    def _replace_discount(self, sub: Obj, discounts: Any) -> None:
+        """``discounts=[{coupon}|{promotion_code}]`` puts a coupon on; ``discounts=""`` clears."""
+        if sub.get("_discount"):
+            self._end_discount(sub)
+        if not isinstance(discounts, list) or not discounts:
+            return
+        d = discounts[0] if isinstance(discounts[0], dict) else {}
+        if d.get("promotion_code"):
+            pc = self.get(d["promotion_code"], "promotion_code", "discounts[0][promotion_code]")
+            self._attach_discount(sub, pc["promotion"]["coupon"], pc["id"])
+        elif d.get("coupon"):
+            coupon = self.get(d["coupon"], "coupon", "discounts[0][coupon]")
+            self._attach_discount(sub, coupon["id"], None)
+        else:
+            raise invalid("Pass discounts[0][coupon] or discounts[0][promotion_code].", "discounts")
+
     def _change_items(self, sub: Obj, items: list[Any], proration: Any) -> Obj | None:
         if proration not in (None, "none", "create_prorations", "always_invoice"):
             raise invalid("Invalid proration_behavior", "proration_behavior")
         by_id = {it["id"]: it for it in sub["items"]["data"]}
-        changes = []
+        changes, cycle_change = [], []
         for i, change in enumerate(items):
             if change.get("id"):
                 item = by_id.get(change["id"])
@@ -1350,6 +1387,7 @@ class Engine:
                 sub["items"]["data"].append(item)
             old_amount = (self.objects[item["price"]]["unit_amount"] * item["quantity"]
                           if item["price"] else 0)  # fmt: skip
+            old_recurring = self.objects[item["price"]]["recurring"] if item["price"] else None
             if change.get("price"):
                 price = self.get(change["price"], "price", f"items[{i}][price]")
                 if price["type"] != "recurring" or price["currency"] != sub["currency"]:
@@ -1362,9 +1400,14 @@ class Engine:
                 raise invalid("Missing required param: items[{i}][price].", f"items[{i}][price]")
             new_amount = self.objects[item["price"]]["unit_amount"] * item["quantity"]
             changes.append((item, new_amount - old_amount))
+            new_recurring = self.objects[item["price"]]["recurring"]
+            if old_recurring and old_recurring["interval"] != new_recurring["interval"]:
+                cycle_change.append((item, old_amount, new_amount))
         sub["items"]["total_count"] = len(sub["items"]["data"])
         if not sub["items"]["data"]:
             raise invalid("A subscription must have at least one item.", "items")
+        if cycle_change and sub["status"] in ("active", "past_due"):
+            return self._new_billing_cycle(sub, cycle_change, proration)
         if proration != "always_invoice" or sub["status"] not in ("active", "past_due"):
             return None
         lines = []
@@ -1378,6 +1421,23 @@ class Engine:
             return None
         return self._make_invoice(sub, "subscription_update", self.now(), self.now(),
                                   lines=lines)  # fmt: skip
+
+    def _new_billing_cycle(self, sub: Obj, changed: list[tuple[Obj, int, int]],
+                           proration: Any) -> Obj:  # fmt: skip
+        """A switch to another interval (monthly to yearly): as Stripe, the billing cycle starts
+        again now and the new price is invoiced at once, less the unused part of the old period
+        unless ``proration_behavior=none``."""
+        now, lines = self.now(), []
+        for item, old_amount, new_amount in changed:
+            start, end = item["current_period_start"], item["current_period_end"]
+            unused = max(0, end - now) / max(end - start, 1)
+            credit = 0 if proration == "none" else round(old_amount * unused)
+            lines.append((item, max(0, new_amount - credit), item["quantity"]))
+        for item in sub["items"]["data"]:
+            rec = self.objects[item["price"]]["recurring"]
+            item["current_period_start"] = now
+            item["current_period_end"] = add_interval(now, rec["interval"], rec["interval_count"])
+        return self._make_invoice(sub, "subscription_update", now, now, lines=lines)
 
     def cancel_subscription(self, sub: Obj, p: dict[str, Any], reason: str | None = None) -> Obj:
         """DELETE /v1/subscriptions/{id}: cancel at once."""
@@ -1623,6 +1683,9 @@ class Engine:
                     consider(end, self._renew, obj)
                     if obj["cancel_at"] and obj["cancel_at"] < end:
                         consider(obj["cancel_at"], self._cancel_scheduled, obj)
+                    disc = self.objects.get(obj.get("_discount") or "")
+                    if disc and disc["end"]:
+                        consider(disc["end"], self._end_discount, obj)
                     pause = obj["pause_collection"]
                     if pause and pause["resumes_at"]:
                         consider(pause["resumes_at"], self._resume_collection, obj)

@@ -106,8 +106,10 @@ def within(column, period: Period):
 
 
 def yearly_value():
-    """SQL: a membership's amount over a year (monthly * 12, yearly as is)."""
-    return case((Membership.interval == "year", Membership.amount), else_=Membership.amount * 12)
+    """SQL: what a membership charges over a year after its discounts (monthly * 12, yearly as
+    is)."""
+    charged = func.coalesce(Membership.recurring_amount, Membership.amount)
+    return case((Membership.interval == "year", charged), else_=charged * 12)
 
 
 def mrr_of(arr: int) -> int:
@@ -290,8 +292,10 @@ class MrrReport:
 def mrr(now: datetime | None = None, period: Period | None = None) -> MrrReport:
     """MRR and ARR per currency: active and past-due memberships, yearly ones spread over 12.
 
-    ARR = Σ monthly amount * 12 + Σ yearly amount; MRR = ARR / 12 (so a yearly plan counts one
-    twelfth a month). The history uses each membership's current amount between its start and end.
+    Amounts are what the subscriptions charge after coupons and promotion codes (the
+    memberships' `recurring_amount`), not list prices. ARR = Σ monthly amount * 12 + Σ yearly
+    amount; MRR = ARR / 12 (so a yearly plan counts one twelfth a month). The history uses each
+    membership's current amount between its start and end.
     """
     current = [
         MrrRow(currency, count, int(arr), mrr_of(int(arr)))

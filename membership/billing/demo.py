@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from membership.accounts.models import Role, User
 from membership.accounts.passwords import hash_password
-from membership.billing import services
+from membership.billing import checkout, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Plan, Price
 from membership.extensions import db
@@ -106,7 +106,7 @@ def seed_paying_member(summary, members: int, echo) -> None:
     db.session.add(user)
     db.session.flush()
     try:
-        url = services.start_checkout(user, plan, "month", None, ref="demo")
+        url = checkout.start_checkout(user, plan, "month", None, ref="demo")
         session_id = url.rstrip("/").rsplit("/", 1)[-1]
         session = _sandbox_control(f"/_sandbox/checkout/sessions/{session_id}/complete", {})
         subscription = gateway.retrieve_subscription(session["subscription"])

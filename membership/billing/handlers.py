@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from membership.accounts.models import User
-from membership.billing import origins, services
+from membership.billing import checkout, origins, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession, Invoice
@@ -22,10 +22,13 @@ from membership.extensions import db
     "checkout.session.async_payment_failed",
 )
 def checkout_completed(event: dict) -> None:
-    """A membership Checkout finished (or its delayed payment did): mirror its subscription."""
+    """A membership Checkout finished (or its delayed payment did): expire the reader's other
+    open membership Checkouts, and mirror its subscription."""
     session = CheckoutSession.from_stripe(data_object(event))
     if session.metadata.get("kind") != services.KIND or not session.subscription:
         return
+    if event["type"] != "checkout.session.async_payment_failed":
+        checkout.expire_other_checkouts(session)
     if services.membership_for(session.subscription) is None:
         # Otherwise the subscription's own events keep the membership current.
         services.sync_subscription(gateway.retrieve_subscription(session.subscription))
@@ -42,6 +45,14 @@ def checkout_completed(event: dict) -> None:
 def subscription_changed(event: dict) -> None:
     """Any change to a subscription: re-read it and mirror it."""
     services.sync_subscription(gateway.retrieve_subscription(data_object(event)["id"]))
+
+
+@on("customer.discount.created", "customer.discount.updated", "customer.discount.deleted")
+def discount_changed(event: dict) -> None:
+    """A coupon went on or came off a subscription: re-read it (what a renewal charges moved)."""
+    subscription_id = data_object(event).get("subscription")
+    if subscription_id:
+        services.sync_subscription(gateway.retrieve_subscription(subscription_id))
 
 
 @on("invoice.paid")

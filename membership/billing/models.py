@@ -98,6 +98,10 @@ class Membership(db.Model):
     status: Mapped[str] = mapped_column(String(32), index=True)
     interval: Mapped[str] = mapped_column(String(8), default="month")
     amount: Mapped[int] = mapped_column(Integer, default=0)
+    # What each renewal charges after the subscription's lasting coupons and promotion codes
+    # (`amount` is the price's); the base of MRR. None: not read from Stripe yet (rows made by
+    # demo data or an import), which counts as `amount`.
+    recurring_amount: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""Memberships: joining through Checkout, mirroring Stripe's subscriptions, paid invoices.
+"""Memberships: the catalogue in Stripe, mirroring Stripe's subscriptions, paid invoices.
 
 Every state change comes from Stripe's own objects (re-read from the API), through the same
 functions for webhooks, `stripe reconcile` and `stripe replay`: there is one way state changes.
@@ -6,8 +6,6 @@ functions for webhooks, `stripe reconcile` and `stripe replay`: there is one way
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 
@@ -18,29 +16,21 @@ from membership import audit
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.accounts.services import AccountError
-from membership.billing import origins
+from membership.billing import duplicates, origins
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
 from membership.database import insert_ignoring_duplicates
+from membership.edge import parse_id
 from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind
-from membership.mail import queue_mail
-from membership.money import MoneyError, format_money, to_minor
+from membership.mail import money, queue_mail
 from membership.perks.services import sync_membership_grants
 
 log = logging.getLogger(__name__)
 
 KIND = "membership"
-
-
-class CheckoutError(Exception):
-    """A join request that cannot go to Checkout; the message is safe to show."""
-
-
-class AlreadyMember(Exception):
-    """The reader has a live membership: send them to the billing portal instead."""
 
 
 # --- catalogue --------------------------------------------------------------------------------
@@ -112,103 +102,16 @@ def sync_plans(progress=None) -> SyncResult:
     return result
 
 
-# --- joining ------------------------------------------------------------------------------------
+def lock_reader(user: User) -> None:
+    """Lock the reader's row until the transaction ends (PostgreSQL; SQLite has one writer).
+
+    Joins and membership changes of one reader take turns, in every app instance and worker;
+    FOR NO KEY UPDATE, so rows that merely reference the reader are not held up.
+    """
+    db.session.refresh(user, ["stripe_customer_id"], with_for_update={"key_share": True})
 
 
-def live_membership(user: User) -> Membership | None:
-    """The reader's active, trialing or past-due membership, if any."""
-    return db.session.scalar(
-        select(Membership)
-        .where(Membership.user_id == user.id, Membership.status.in_(Membership.LIVE_STATUSES))
-        .order_by(Membership.id.desc())
-    )
-
-
-def ensure_customer(user: User) -> str:
-    """The reader's Stripe customer id, created on first need (once, even for two tabs)."""
-    if not user.stripe_customer_id:
-        # Lock the reader's row (PostgreSQL) and look again: a concurrent first checkout waits
-        # here and then finds the customer the other one made.
-        db.session.refresh(user, ["stripe_customer_id"], with_for_update=True)
-    if not user.stripe_customer_id:
-        user.stripe_customer_id = gateway.create_customer(user.email, user.name, user.id)
-        db.session.flush()
-    return user.stripe_customer_id
-
-
-def checkout_amount(plan: Plan, interval: str, amount: str | None) -> tuple[int, Price | None]:
-    """The amount in minor units and the fixed price (None for pay-what-you-want)."""
-    if interval not in ("month", "year"):
-        raise CheckoutError("interval")
-    if plan.pay_what_you_want:
-        try:
-            minor = to_minor(amount or "", plan.currency, maximum=10_000_000)
-        except MoneyError as exc:
-            raise CheckoutError("amount") from exc
-        minimum = plan.minimum_amount * (12 if interval == "year" else 1)
-        if minor < minimum:
-            raise CheckoutError("minimum")
-        return minor, None
-    price = plan.price_for(interval)
-    if price is None:
-        raise CheckoutError("interval")
-    return price.amount, price
-
-
-def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, ref: str = "") -> str:
-    """Create a Checkout Session for a membership; returns its URL."""
-    if not plan.active:
-        raise CheckoutError("plan")
-    if live_membership(user) is not None:
-        raise AlreadyMember()
-    minor, price = checkout_amount(plan, interval, amount)
-    customer = ensure_customer(user)
-    if price is not None:
-        line_item = {"price": price.stripe_price_id or sync_price(price), "quantity": 1}
-    else:
-        line_item = {
-            "quantity": 1,
-            "price_data": {
-                "currency": plan.currency,
-                "unit_amount": minor,
-                "recurring": {"interval": interval},
-                "product": ensure_product(plan),
-            },
-        }
-    metadata = {"kind": KIND, "user_id": str(user.id), "plan": plan.slug, "ref": ref[:200]}
-    subscription_data: dict = {"metadata": metadata}
-    had_membership = db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))
-    if plan.trial_days and had_membership is None:
-        subscription_data["trial_period_days"] = plan.trial_days
-    base = current_app.config["BASE_URL"]
-    params = {
-        "mode": "subscription",
-        "customer": customer,
-        "client_reference_id": str(user.id),
-        "line_items": [line_item],
-        "metadata": metadata,
-        "subscription_data": subscription_data,
-        "allow_promotion_codes": True,
-        "success_url": f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        "cancel_url": f"{base}/checkout/cancel?plan={plan.slug}",
-    }
-    # The same request within a minute (a double click) gets the same session; any different
-    # parameter (another customer, the trial gone) makes a different key, never a conflict.
-    fingerprint = f"{json.dumps(params, sort_keys=True)}:{gateway.minute_bucket()}"
-    key = "checkout-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
-    session = gateway.create_checkout_session(params, key)
-    audit.record("checkout.started", "user", user.id, actor_id=user.id, plan=plan.slug,
-                 interval=interval, amount=minor, session=session.id)  # fmt: skip
-    return session.url or ""
-
-
-def portal_url(user: User) -> str:
-    """A billing portal session for the reader."""
-    if not user.stripe_customer_id:
-        raise CheckoutError("no-customer")
-    return gateway.create_portal_session(
-        user.stripe_customer_id, current_app.config["BASE_URL"] + "/account"
-    )
+# --- the reader's own changes ----------------------------------------------------------------
 
 
 def set_cancel_at_period_end(membership: Membership, cancel: bool, actor: User) -> Membership:
@@ -250,9 +153,9 @@ def is_membership(subscription: Subscription) -> bool:
 
 def _owner(subscription: Subscription) -> User | None:
     """The reader a subscription belongs to: by our metadata, else by Stripe customer."""
-    user_id = subscription.metadata.get("user_id")
-    if user_id and user_id.isdigit():
-        user = db.session.get(User, int(user_id))
+    user_id = parse_id(subscription.metadata.get("user_id"))  # metadata is editable text
+    if user_id is not None:
+        user = db.session.get(User, user_id)
         if user is not None:
             return user
     if subscription.customer:
@@ -263,12 +166,12 @@ def _owner(subscription: Subscription) -> User | None:
 
 
 def _plan_for(subscription: Subscription) -> Plan | None:
-    """The plan of a subscription: by metadata slug, else by price id."""
-    slug = subscription.metadata.get("plan")
-    if slug:
-        plan = db.session.scalar(select(Plan).where(Plan.slug == slug))
-        if plan is not None:
-            return plan
+    """The plan of a subscription: the one its current price belongs to.
+
+    The price (fixed prices) or its product (pay-what-you-want prices made at Checkout) decides,
+    so a plan switch in the billing portal moves the membership; the Checkout metadata names
+    the plan joined, not the plan now, and is only the last resort (a price made elsewhere).
+    """
     if subscription.price_id:
         price = db.session.scalar(
             select(Price).where(Price.stripe_price_id == subscription.price_id)
@@ -276,14 +179,17 @@ def _plan_for(subscription: Subscription) -> Plan | None:
         if price is not None:
             return price.plan
     if subscription.product_id:
-        return db.session.scalar(
+        plan = db.session.scalar(
             select(Plan).where(Plan.stripe_product_id == subscription.product_id)
         )
-    return None
+        if plan is not None:
+            return plan
+    slug = subscription.metadata.get("plan")
+    return db.session.scalar(select(Plan).where(Plan.slug == slug)) if slug else None
 
 
 TRACKED = (
-    "status", "plan_id", "stripe_price_id", "interval", "amount", "currency",
+    "status", "plan_id", "stripe_price_id", "interval", "amount", "recurring_amount", "currency",
     "current_period_start", "current_period_end", "cancel_at_period_end", "canceled_at",
     "ended_at", "trial_end", "latest_invoice_paid", "past_due_since",
 )  # fmt: skip
@@ -293,12 +199,30 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     """Mirror a subscription into its membership and recompute perks; None when it is not ours."""
     if not is_membership(subscription):
         return None
+    mirrored = db.session.execute(
+        select(Membership.user_id, Membership.status).where(
+            Membership.stripe_subscription_id == subscription.id
+        )
+    ).first()
+    user = None
+    if subscription.status in Membership.LIVE_STATUSES and (
+        mirrored is None or mirrored.status not in Membership.LIVE_STATUSES
+    ):
+        # Turning live: the reader's row is locked first, then the membership's (always in
+        # this order), so a reader's subscriptions turn live one at a time and a second one is
+        # seen as a duplicate (cancelled and refunded before it is mirrored).
+        user = db.session.get(User, mirrored.user_id) if mirrored else _owner(subscription)
+        if user is not None:
+            lock_reader(user)
+            membership = _locked_membership(subscription.id)
+            was_live = membership is not None and membership.is_live
+            subscription = duplicates.settle(subscription, user, was_live, is_membership)
     # Locked: events of one subscription processed at once (several workers, or Stripe's
     # concurrent deliveries) take turns here instead of racing to create or update it.
     membership = _locked_membership(subscription.id)
     before = {name: getattr(membership, name, None) for name in TRACKED}
     if membership is None:
-        user = _owner(subscription)
+        user = user or _owner(subscription)
         if user is None:
             log.warning("subscription %s has no known reader; skipped", subscription.id)
             return None
@@ -326,6 +250,8 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     membership.stripe_price_id = subscription.price_id
     membership.interval = subscription.interval
     membership.amount = subscription.amount
+    if subscription.recurring_amount is not None:
+        membership.recurring_amount = subscription.recurring_amount
     membership.currency = subscription.currency
     membership.started_at = subscription.started_at
     membership.current_period_start = subscription.current_period_start
@@ -349,7 +275,13 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     audit.record("membership.synced", "user", membership.user_id,
                  membership=membership.id, changes=changes)  # fmt: skip
     sync_membership_grants(membership)
-    _notify(membership, before["status"])
+    kept = duplicates.kept_instead(subscription)
+    if kept and membership.status == "canceled" and before["status"] != "canceled":
+        if membership_for(kept) is None:  # its events are still on their way: mirror it now
+            sync_subscription(gateway.retrieve_subscription(kept))
+        duplicates.tell(membership, subscription)
+    duplicate = kept is not None
+    _notify(membership, before["status"], duplicate)
     return membership
 
 
@@ -368,8 +300,9 @@ def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _notify(membership: Membership, previous_status: str | None) -> None:
-    """Mail the reader about the transitions that matter, once each (dedupe keys)."""
+def _notify(membership: Membership, previous_status: str | None, duplicate: bool = False) -> None:
+    """Mail the reader about the transitions that matter, once each (dedupe keys); a cancelled
+    duplicate has its own mail (duplicates.tell) instead of "your membership has ended"."""
     user = membership.user
     context = {"name": user.name, "plan": membership.plan.name if membership.plan else ""}
     if membership.status in ("active", "trialing") and previous_status not in (
@@ -378,7 +311,7 @@ def _notify(membership: Membership, previous_status: str | None) -> None:
     ):
         queue_mail("membership_welcome", user.email, context, locale=user.locale,
                    dedupe_key=f"welcome-{membership.stripe_subscription_id}")  # fmt: skip
-    if membership.status == "canceled" and previous_status != "canceled":
+    if membership.status == "canceled" and previous_status != "canceled" and not duplicate:
         queue_mail("membership_ended", user.email, context, locale=user.locale,
                    dedupe_key=f"ended-{membership.stripe_subscription_id}")  # fmt: skip
 
@@ -467,7 +400,7 @@ def payment_failed(invoice: Invoice, attempt: int) -> None:
         user.email,
         {
             "name": user.name,
-            "amount": format_money(membership.amount, membership.currency),
+            "amount": money(membership.amount, membership.currency),
             "account_url": current_app.config["BASE_URL"] + "/account",
         },
         locale=user.locale,

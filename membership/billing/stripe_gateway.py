@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -20,6 +21,7 @@ from membership.billing.stripe_objects import (
     PaymentIntent,
     Subscription,
 )
+from membership.timeutil import from_unix
 
 
 class PaymentProviderError(Exception):
@@ -206,6 +208,34 @@ def retrieve_checkout_session(session_id: str) -> CheckoutSession:
     return CheckoutSession.from_stripe(_call(client().v1.checkout.sessions.retrieve, session_id))
 
 
+def open_checkout_sessions(customer_id: str) -> list[CheckoutSession]:
+    """The customer's Checkout Sessions that can still be paid, newest first."""
+    params = {"customer": customer_id, "status": "open", "limit": 100}
+    return [
+        CheckoutSession.from_stripe(obj) for obj in _paginate(client().v1.checkout.sessions, params)
+    ]
+
+
+def expire_checkout_session(session_id: str) -> CheckoutSession:
+    """Expire an open Checkout Session, so it can no longer be paid.
+
+    One that is no longer open (paid meanwhile, or expired already) is returned as it is: the
+    caller decides what a paid one means.
+    """
+    try:
+        obj = client().v1.checkout.sessions.expire(
+            _safe(session_id), options=_write(f"expire-{session_id}")
+        )
+    except stripe.InvalidRequestError as exc:
+        session = retrieve_checkout_session(session_id)
+        if session.status != "open":
+            return session
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+    return CheckoutSession.from_stripe(obj.to_dict())
+
+
 def create_portal_session(customer_id: str, return_url: str) -> str:
     """A billing portal session's URL."""
     params = {"customer": customer_id, "return_url": return_url}
@@ -214,10 +244,14 @@ def create_portal_session(customer_id: str, return_url: str) -> str:
 
 # --- subscriptions and invoices -----------------------------------------------------------
 
+# What Subscription.from_stripe reads beyond the subscription: the latest invoice's state and
+# the coupons behind its discounts (for what a renewal charges).
+EXPAND = ["latest_invoice", "discounts.source.coupon"]
+
 
 def retrieve_subscription(subscription_id: str) -> Subscription:
-    """Read a subscription with its latest invoice."""
-    obj = _get(f"/v1/subscriptions/{_safe(subscription_id)}", expand=["latest_invoice"])
+    """Read a subscription with its latest invoice and its discounts' coupons."""
+    obj = _get(f"/v1/subscriptions/{_safe(subscription_id)}", expand=EXPAND)
     return Subscription.from_stripe(obj)
 
 
@@ -230,30 +264,54 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription
     obj = _call(
         client().v1.subscriptions.update,
         subscription_id,
-        params={"cancel_at_period_end": cancel, "expand": ["latest_invoice"]},
+        params={"cancel_at_period_end": cancel, "expand": EXPAND},
         options=_write(f"sub-{subscription_id}-cape-{int(cancel)}-{uuid.uuid4().hex}"),
     )
     return Subscription.from_stripe(obj)
 
 
-def cancel_subscription(subscription_id: str, key: str) -> Subscription:
-    """Cancel a subscription at once (DELETE); returns it, ended.
+def cancel_subscription(subscription_id: str, comment: str) -> Subscription:
+    """Cancel a subscription at once (no proration credit), noting why; its new state.
 
     Stripe treats a DELETE as idempotent by itself (a second one answers that the subscription
     is canceled already) and ignores the key; it is sent all the same, as on every write.
     """
-    obj = _call(
+    _call(
         client().v1.subscriptions.cancel,
-        subscription_id,
-        params={"expand": ["latest_invoice"]},
-        options=_write(key),
+        _safe(subscription_id),
+        params={"cancellation_details": {"comment": comment[:500]}},
+        options=_write(f"sub-{subscription_id}-cancel"),
     )
-    return Subscription.from_stripe(obj)
+    return retrieve_subscription(subscription_id)
+
+
+def live_subscriptions(customer_id: str) -> list[Subscription]:
+    """The customer's subscriptions that are not canceled (any kind), newest first."""
+    params = {"customer": customer_id, "limit": 100}
+    return [Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params)]
+
+
+def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str, datetime | None]]:
+    """(invoice id, payment intent id, paid at) for each paid invoice of a subscription."""
+    out = []
+    params = {"subscription": subscription_id, "status": "paid", "limit": 100}
+    for invoice in _paginate(client().v1.invoices, params):
+        found = _call(
+            client().v1.invoice_payments.list,
+            params={"invoice": invoice["id"], "status": "paid", "limit": 10},
+        )
+        for payment in found.get("data") or []:
+            intent = (payment.get("payment") or {}).get("payment_intent")
+            if intent:
+                paid_at = from_unix((invoice.get("status_transitions") or {}).get("paid_at"))
+                out.append((invoice["id"], _id_of(intent), paid_at))
+    return out
 
 
 def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]:
     """Every subscription (all statuses), newest first."""
-    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}
+    expand = [f"data.{path}" for path in EXPAND]
+    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": expand}
     if created_gte:
         params["created"] = {"gte": created_gte}
     yield from (Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params))
@@ -344,6 +402,11 @@ def _safe(object_id: str) -> str:
     return object_id
 
 
+def _id_of(value: Any) -> str:
+    """An id from a field that is either an id or an expanded object."""
+    return value["id"] if isinstance(value, dict) else value
+
+
 def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every object of a list endpoint, page by page."""
     params = dict(params)
@@ -357,5 +420,5 @@ def _paginate(service, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def minute_bucket() -> int:
-    """The current minute: a double click within it shares an idempotency key."""
+    """The current minute: requests alike within it share an idempotency key."""
     return int(time.time() // 60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from membership.timeutil import from_unix
@@ -24,6 +25,31 @@ def _id(value: Any) -> str | None:
 def _meta(obj: dict[str, Any]) -> dict[str, str]:
     """Metadata as a plain dict of strings."""
     return {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+
+
+def _after_discounts(amount: int, currency: str, discounts: list[Any]) -> int | None:
+    """What a renewal charges: the items' amount less the subscription's lasting discounts.
+
+    Discounts must be expanded with their coupon (`discounts.source.coupon`); None when one is
+    not. A `once` coupon is spent on the first invoice and does not recur; a `repeating` one
+    counts while it is on the subscription (Stripe takes it off at its end, with events).
+    """
+    left = amount
+    for discount in discounts:
+        if not isinstance(discount, dict):
+            return None
+        source = discount.get("source") or {}
+        coupon = source.get("coupon") if "source" in discount else discount.get("coupon")
+        if not isinstance(coupon, dict):
+            return None
+        if coupon.get("duration") == "once":
+            continue
+        if coupon.get("percent_off"):
+            off = Decimal(left) * Decimal(str(coupon["percent_off"])) / 100
+            left -= int(off.quantize(Decimal(1), ROUND_HALF_UP))
+        elif coupon.get("amount_off") and (coupon.get("currency") or "").lower() == currency:
+            left -= min(left, int(coupon["amount_off"]))
+    return max(left, 0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,10 @@ class Subscription:
     latest_invoice_id: str | None
     latest_invoice_status: str | None
     latest_invoice_created: datetime | None
+    # Why it was cancelled, in the canceller's words (ours: "duplicate of sub_…").
+    cancellation_comment: str | None = None
+    # What each renewal charges after coupons and promotion codes; None: discounts not expanded.
+    recurring_amount: int | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Subscription:
@@ -59,6 +89,8 @@ class Subscription:
         recurring = price.get("recurring") or {}
         latest = obj.get("latest_invoice")
         latest_obj = latest if isinstance(latest, dict) else {}
+        amount = int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1)
+        currency = (obj.get("currency") or price.get("currency") or "").lower()
         return cls(
             id=obj["id"],
             customer=_id(obj.get("customer")) or "",
@@ -66,8 +98,8 @@ class Subscription:
             price_id=price.get("id"),
             product_id=_id(price.get("product")),
             interval=recurring.get("interval") or "month",
-            amount=int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1),
-            currency=(obj.get("currency") or price.get("currency") or "").lower(),
+            amount=amount,
+            currency=currency,
             started_at=from_unix(obj.get("start_date") or obj.get("created")),
             current_period_start=from_unix(item.get("current_period_start")),
             current_period_end=from_unix(item.get("current_period_end")),
@@ -79,6 +111,8 @@ class Subscription:
             latest_invoice_id=_id(latest),
             latest_invoice_status=latest_obj.get("status"),
             latest_invoice_created=from_unix(latest_obj.get("created")),
+            cancellation_comment=(obj.get("cancellation_details") or {}).get("comment"),
+            recurring_amount=_after_discounts(amount, currency, obj.get("discounts") or []),
         )
 
 

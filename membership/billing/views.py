@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
+from membership.billing import checkout as joining
 from membership.billing import services
 from membership.billing.forms import CheckoutForm
 from membership.billing.models import Membership, Plan
@@ -66,14 +67,14 @@ def checkout(slug: str):
         flash(CHECKOUT_ERRORS[problem](), "error")
         return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
     try:
-        url = services.start_checkout(
+        url = joining.start_checkout(
             current_user, plan, form.interval.data, form.amount.data, form.ref.data or ""
         )
-    except services.AlreadyMember:
+    except joining.AlreadyMember:
         db.session.rollback()
         flash(_("You are a member already: change your plan here."))
         return _to_portal()
-    except services.CheckoutError as exc:
+    except joining.CheckoutError as exc:
         db.session.rollback()
         flash(CHECKOUT_ERRORS.get(str(exc), CHECKOUT_ERRORS["plan"])(), "error")
         return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
@@ -90,7 +91,7 @@ def checkout(slug: str):
 @login_required
 def checkout_success():
     """Says "confirming" until Stripe's webhook has arrived; grants nothing by itself."""
-    membership = services.live_membership(current_user)
+    membership = joining.live_membership(current_user)
     return render_template("billing/success.html", membership=membership)
 
 
@@ -112,8 +113,8 @@ def billing_portal():
 def _to_portal():
     """Redirect to a new billing portal session, or back with a message."""
     try:
-        url = services.portal_url(current_user)
-    except services.CheckoutError:
+        url = joining.portal_url(current_user)
+    except joining.CheckoutError:
         flash(CHECKOUT_ERRORS["no-customer"](), "error")
         return redirect(url_for("billing.plans"), 303)
     except PaymentProviderError:

@@ -343,9 +343,10 @@ def stop_monthly_gift(donation: Donation, actor: User) -> Donation:
     so straight away; customer.subscription.deleted later finds it ended already. A second stop
     (a double click) finds the subscription cancelled and ends the donation all the same.
     """
-    key = f"donation-{donation.id}-stop"
     try:
-        subscription = gateway.cancel_subscription(donation.stripe_subscription_id, key)
+        subscription = gateway.cancel_subscription(
+            donation.stripe_subscription_id, f"monthly gift {donation.id} stopped by the donor"
+        )
     except gateway.PaymentProviderError:
         subscription = gateway.retrieve_subscription(donation.stripe_subscription_id)
         if subscription.status not in ("canceled", "incomplete_expired"):

@@ -120,9 +120,12 @@ def membership_window(membership) -> Window | None:
             start, since + grace_period(), "payment failed: kept through the grace period"
         )
     if status in ("canceled", "unpaid"):
-        if membership.latest_invoice_paid and membership.current_period_end:
-            end = membership.current_period_end
-            return Window(start, max(end, start), f"membership {status}: paid period ended")
+        paid_end = membership.ended_at or membership.current_period_end
+        if membership.latest_invoice_paid and paid_end:
+            # Access ends when the subscription ends (Stripe's guidance): at the period's end for
+            # a cancellation at period end, at once for an immediate one (staff, fraud, a
+            # duplicate, a deleted account), whatever was paid for beyond it.
+            return Window(start, max(paid_end, start), f"membership {status}: subscription ended")
         if membership.past_due_since:
             end = membership.past_due_since + grace_period()
             if membership.ended_at:

@@ -300,3 +300,72 @@ def test_sandbox_cli_help(capsys):
         main(["--help"])
     assert exc.value.code == 0
     assert "--webhook-url" in capsys.readouterr().out
+
+
+def test_sandbox_subscription_discounts_expand_end_and_change(
+    client, sandbox, receiver, monthly, subscription_session
+):
+    """A repeating coupon: `discounts` expand to discount objects (current shape, coupon under
+    `source`), invoices are discounted until `end`, then the discount goes with events; a
+    coupon can be put on later with `discounts=[{coupon}]` and taken off with `discounts=""`."""
+    coupon = client.v1.coupons.create(
+        params={"percent_off": 50, "duration": "repeating", "duration_in_months": 2}
+    )
+    sess = subscription_session(monthly.id, discounts=[{"coupon": coupon.id}])
+    sub_id = sandbox.complete_checkout(sess.id, email="d@x.example")["subscription"]
+    sub = client.v1.subscriptions.retrieve(
+        sub_id, params={"expand": ["discounts.source.coupon", "latest_invoice"]}
+    )
+    (disc,) = sub.discounts
+    assert disc.object == "discount" and disc.source.type == "coupon"
+    assert disc.source.coupon.percent_off == 50 and disc.subscription == sub_id
+    assert "coupon" not in disc.to_dict()  # moved under `source` (2025-09-30)
+    assert sub.latest_invoice.total == 250
+
+    sandbox.advance_clock(seconds=65 * DAY)  # two discounted months, then the end
+    sub = client.v1.subscriptions.retrieve(sub_id, params={"expand": ["latest_invoice"]})
+    assert sub.discounts == [] and sub.latest_invoice.total == 500
+    assert sandbox.wait_for_deliveries(5)
+    types = receiver.types()
+    assert types.count("customer.discount.created") == 1
+    assert types.count("customer.discount.deleted") == 1
+
+    forever = client.v1.coupons.create(params={"amount_off": 100, "currency": "eur",
+                                               "duration": "forever"})  # fmt: skip
+    sub = client.v1.subscriptions.update(sub_id, params={"discounts": [{"coupon": forever.id}]})
+    assert len(sub.discounts) == 1
+    sandbox.advance_clock(seconds=31 * DAY)
+    sub = client.v1.subscriptions.retrieve(sub_id, params={"expand": ["latest_invoice"]})
+    assert sub.latest_invoice.total == 400
+    sub = client.v1.subscriptions.update(sub_id, params={"discounts": ""})
+    assert sub.discounts == []
+
+
+def test_sandbox_switch_to_another_interval_restarts_the_billing_cycle(
+    client, sandbox, member, monthly, http
+):
+    """Monthly to yearly (the portal's switch, proration none): the period starts again now and
+    the yearly price is invoiced and paid at once, as Stripe does; a same-interval switch is not
+    invoiced."""
+    yearly = client.v1.prices.create(params={
+        "currency": "eur", "unit_amount": 5000, "recurring": {"interval": "year"},
+        "product": monthly.product})  # fmt: skip
+    dearer = client.v1.prices.create(params={
+        "currency": "eur", "unit_amount": 900, "recurring": {"interval": "month"},
+        "product": monthly.product})  # fmt: skip
+    sub_id = member()
+    sandbox.advance_clock(seconds=10 * DAY)
+    cus = client.v1.subscriptions.retrieve(sub_id).customer
+    portal = client.v1.billing_portal.sessions.create(params={"customer": cus})
+    http("POST", portal.url, {"action": "switch", "subscription": sub_id, "price": dearer.id})
+    assert len(client.v1.invoices.list(params={"subscription": sub_id}).data) == 1
+
+    http("POST", portal.url, {"action": "switch", "subscription": sub_id, "price": yearly.id})
+    sub = client.v1.subscriptions.retrieve(sub_id, params={"expand": ["latest_invoice"]})
+    item = sub["items"].data[0]
+    assert (
+        item.current_period_start == sandbox.now() or sandbox.now() - item.current_period_start < 5
+    )
+    assert item.current_period_end - item.current_period_start >= 365 * DAY
+    assert sub.latest_invoice.billing_reason == "subscription_update"
+    assert (sub.latest_invoice.status, sub.latest_invoice.amount_paid) == ("paid", 5000)

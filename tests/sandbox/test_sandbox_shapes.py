@@ -81,6 +81,9 @@ def _build_world(sandbox, client):
             cus.invoice_settings.default_payment_method
         ),
         "plan": sub["items"].data[0].plan,
+        "discount": client.v1.subscriptions.retrieve(
+            sub.id, params={"expand": ["discounts"]}
+        ).discounts[0],
     }
 
 
@@ -90,7 +93,7 @@ def _build_world(sandbox, client):
         "product", "price", "customer", "checkout.session", "billing_portal.session",
         "subscription", "subscription_item", "invoice", "line_item", "invoice_payment",
         "payment_intent", "charge", "refund", "dispute", "coupon", "promotion_code", "event",
-        "item", "payment_method",
+        "item", "payment_method", "discount",
     ],
 )  # fmt: skip
 def test_sandbox_object_has_stripe_example_keys(kind, world, stripe_fixtures):
