@@ -147,6 +147,13 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def sign_out(user: User) -> None:
+    """End the account's sessions on the server: the session and remember-me cookies carry the
+    session token as their id, so a new one makes every copy of them worthless."""
+    user.session_token = new_session_token()
+    audit.record("account.signed_out", "user", user.id, actor_id=user.id)
+
+
 def request_password_reset(email: str) -> None:
     """Mail a reset link when the account exists; say nothing either way."""
     user = find_by_email(email)

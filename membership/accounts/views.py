@@ -95,8 +95,10 @@ def logout():
     """Sign out (POST only, with CSRF)."""
     form = forms.EmptyForm()
     if form.validate_on_submit():
-        logout_user()
-        session.clear()
+        if current_user.is_authenticated:
+            services.sign_out(current_user)
+            db.session.commit()
+        _end_session()
         flash(_("You are signed out."))
     return redirect(url_for("main.index"), 303)
 
@@ -275,8 +277,7 @@ def delete_account():
             )
         else:
             db.session.commit()
-            logout_user()
-            session.clear()
+            _end_session()
             flash(_("Your account is deleted."))
             return redirect(url_for("main.index"), 303)
     return render_template("accounts/delete.html", form=form), 400 if form.errors else 200
@@ -293,6 +294,13 @@ def export():
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _end_session() -> None:
+    """Forget everything the session held, then sign out: logout_user() leaves the flag that
+    makes Flask-Login delete the remember-me cookie, which a later clear() would wipe."""
+    session.clear()
+    logout_user()
 
 
 def _best_locale() -> str:

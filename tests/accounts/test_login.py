@@ -112,3 +112,28 @@ def test_deleted_sessions_end_when_password_changes_elsewhere(app, reader, mailb
     assert response.status_code == 303
     assert second.client.get("/account").status_code == 200
     assert first.client.get("/account").status_code == 302
+
+
+def test_sign_out_after_keep_me_signed_in_signs_out(reader, client, auth):
+    auth.login(remember="y")
+    assert client.get("/account").status_code == 200
+    auth.logout()
+    assert client.get_cookie("remember_token") is None  # the browser was told to drop it
+    # The browser's next visit, and a later one that carries only what is left of the cookies.
+    assert client.get("/account").status_code == 302
+    client.delete_cookie("session")
+    assert client.get("/account").status_code == 302
+
+
+def test_cookies_copied_before_sign_out_no_longer_open_the_account(app, reader, mailbox):
+    reader_browser = Actions(app.test_client(), mailbox)
+    reader_browser.login(remember="y")
+    copied = {
+        name: reader_browser.client.get_cookie(name).value for name in ("session", "remember_token")
+    }
+    reader_browser.logout()
+    for cookies in ({"session": copied["session"]}, {"remember_token": copied["remember_token"]}):
+        thief = app.test_client()
+        for name, value in cookies.items():
+            thief.set_cookie(name, value)
+        assert thief.get("/account").status_code == 302, cookies.keys()
