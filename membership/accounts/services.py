@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from membership.extensions import db
 from membership.mail import queue_mail
 from membership.timeutil import utcnow
 
+MAX_ADDRESS = 254  # what an address may be long (RFC 5321), and the column
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a hash: verify() fails on it, so nothing signs in
 
 
@@ -39,6 +41,18 @@ def normalize_email(raw: str) -> str:
     except EmailNotValidError as exc:
         raise AccountError(str(exc)) from exc
     return result.normalized.casefold()
+
+
+def address_key(raw: str) -> str:
+    """What limits per account key on: the address as the lookup normalises it, then folded
+    further (NFKC, case), so that every spelling find_by_email() maps to one account shares a
+    key (look-alikes it keeps apart may share one too: a limit can only be coarser)."""
+    text = raw.strip()[:MAX_ADDRESS]
+    try:
+        normalized = normalize_email(text)
+    except AccountError:  # not an address: no account, but still one key per spelling family
+        normalized = text
+    return unicodedata.normalize("NFKC", normalized).casefold()
 
 
 def find_by_email(email: str) -> User | None:

@@ -30,8 +30,9 @@ def _limit(name: str):
 
 
 def _submitted_email() -> str:
-    """The e-mail a form submitted, as a second rate-limit key against one account's guessing."""
-    return "email:" + (request.form.get("email") or "").strip().casefold()[:254]
+    """The account a form names, as a second rate-limit key against one account's guessing:
+    the address normalised as the account lookup does, so other spellings of it count too."""
+    return "email:" + services.address_key(request.form.get("email") or "")
 
 
 @bp.route("/register", methods=["GET", "POST"])
