@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 
 from membership.accounts.models import Role
@@ -80,6 +80,17 @@ def content_security_policy(app: Flask, framing: bool) -> str:
     )
 
 
+PRIVATE = "private, no-store"
+
+
+def rendered_for_a_signed_in_person() -> bool:
+    """Whether this request loaded a signed-in reader or staff member (Flask-Login keeps whom it
+    loaded in `g._login_user`). Asking `current_user` here instead would load the session for
+    every public answer, and so mark it `Vary: Cookie`."""
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
 def init_app(app: Flask) -> None:
     """Add the security headers to every response."""
     policies = {
@@ -107,4 +118,8 @@ def init_app(app: Flask) -> None:
         for name, value in framed if getattr(view, "_allow_framing", False) else closed:
             if name not in headers:
                 headers[name] = value
+        # What a signed-in person sees is theirs: no browser history or shared cache keeps it.
+        # Public answers that never looked at the reader keep their own caching.
+        if rendered_for_a_signed_in_person():
+            headers["Cache-Control"] = PRIVATE
         return response
