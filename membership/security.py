@@ -83,6 +83,13 @@ def content_security_policy(app: Flask, framing: bool) -> str:
 PRIVATE = "private, no-store"
 
 
+def private(view):
+    """Answer with `Cache-Control: private, no-store` even to anonymous visitors: for a view whose
+    answer may sign someone in, so that it reads the same whether it did (registration)."""
+    view._private = True
+    return view
+
+
 def rendered_for_a_signed_in_person() -> bool:
     """Whether this request loaded a signed-in reader or staff member (Flask-Login keeps whom it
     loaded in `g._login_user`). Asking `current_user` here instead would load the session for
@@ -120,6 +127,6 @@ def init_app(app: Flask) -> None:
                 headers[name] = value
         # What a signed-in person sees is theirs: no browser history or shared cache keeps it.
         # Public answers that never looked at the reader keep their own caching.
-        if rendered_for_a_signed_in_person():
+        if rendered_for_a_signed_in_person() or getattr(view, "_private", False):
             headers["Cache-Control"] = PRIVATE
         return response

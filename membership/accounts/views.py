@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,10 +17,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from membership.accounts import forms, sections, services
+from membership.accounts.background import later
 from membership.accounts.services import AccountError, WrongPassword
 from membership.accounts.tokens import InvalidToken
 from membership.extensions import db, limiter
-from membership.security import safe_next
+from membership.security import private, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -36,6 +38,7 @@ def _submitted_email() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@private  # the answer must not tell by its headers whether it signed the reader in
 @_limit("RATE_LIMIT_REGISTER")
 def register():
     """Create an account and sign the reader in; an address that exists gets a mail instead."""
@@ -61,6 +64,10 @@ def register():
                 login_user(result.user)
                 session["locale"] = result.user.locale
             flash(_("We sent a link to your e-mail address: follow it to confirm the address."))
+            # The page this leads to sets the access-token cookie of a new account: this answer
+            # carries the same cookies whether it signed the reader in or not.
+            g.access_token_done = True
+            later(services.notify_registration, result.user.id, result.created)
             return redirect(safe_next(request.args.get("next"), url_for("accounts.account")), 303)
     return render_template("accounts/register.html", form=form), 400 if form.errors else 200
 
@@ -140,9 +147,8 @@ def reset_request():
     """Ask for a reset link; the answer never says whether the address has an account."""
     form = forms.ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
         flash(_("If an account uses that address, we have sent it a link to reset the password."))
+        later(services.request_password_reset, form.email.data)
         return redirect(url_for("accounts.login"), 303)
     return render_template("accounts/reset_request.html", form=form), 400 if form.errors else 200
 
@@ -233,7 +239,9 @@ def change_email():
     form = forms.ChangeEmailForm()
     if form.validate_on_submit():
         try:
-            services.request_email_change(current_user, form.email.data, form.password.data)
+            new_email = services.check_email_change(
+                current_user, form.email.data, form.password.data
+            )
         except WrongPassword:
             db.session.rollback()
             form.password.errors.append(_("That is not your current password."))
@@ -241,8 +249,8 @@ def change_email():
             db.session.rollback()
             form.email.errors.append(_("That is already your address."))
         else:
-            db.session.commit()
             flash(_("We sent a link to the new address. Follow it to finish the change."))
+            later(services.send_email_change, current_user.id, new_email)
             return redirect(url_for("accounts.account"), 303)
     return render_template("accounts/change_email.html", form=form), 400 if form.errors else 200
 
