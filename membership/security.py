@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, request, session
 from flask_login import current_user
 
 from membership.accounts.models import Role
@@ -22,6 +22,18 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+# Session keys that signing in carries into the fresh session it starts (everything else is
+# dropped, so nothing put there before sign-in survives it): e.g. the plan a reader chose.
+KEPT_AT_SIGN_IN: set[str] = set()
+
+
+def fresh_session() -> None:
+    """Empty the session for a sign-in (no fixation), keeping only the KEPT_AT_SIGN_IN keys."""
+    kept = {key: session[key] for key in KEPT_AT_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
 
 
 def role_required(role: Role):

@@ -21,7 +21,7 @@ from membership.accounts.background import later
 from membership.accounts.services import AccountError, WrongPassword
 from membership.accounts.tokens import InvalidToken
 from membership.extensions import db, limiter
-from membership.security import private, safe_next
+from membership.security import fresh_session, private, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -88,7 +88,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             db.session.commit()
-            session.clear()  # a fresh session: no fixation
+            fresh_session()  # no fixation; a plan the reader chose is kept
             login_user(user, remember=form.remember.data)
             session["locale"] = user.locale
             return redirect(target, 303)
