@@ -50,7 +50,7 @@ CHECKOUT_ERRORS = {
 
 
 @bp.post("/plans/<slug>/checkout")
-def checkout(slug: str, choice: dict | None = None):
+def checkout(slug: str, choice: MultiDict | None = None):
     """303 to Stripe Checkout; anonymous readers register or sign in first, then go on to it
     (continue_checkout() calls this with the `choice` they made)."""
     plan = db.session.scalar(select(Plan).where(Plan.slug == slug, Plan.active))
