@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request, session
 from flask_login import current_user
 
 from membership.accounts.models import Role
@@ -22,6 +22,18 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+# Session keys that signing in carries into the fresh session it starts (everything else is
+# dropped, so nothing put there before sign-in survives it): e.g. the plan a reader chose.
+KEPT_AT_SIGN_IN: set[str] = set()
+
+
+def fresh_session() -> None:
+    """Empty the session for a sign-in (no fixation), keeping only the KEPT_AT_SIGN_IN keys."""
+    kept = {key: session[key] for key in KEPT_AT_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
 
 
 def role_required(role: Role):
@@ -80,6 +92,24 @@ def content_security_policy(app: Flask, framing: bool) -> str:
     )
 
 
+PRIVATE = "private, no-store"
+
+
+def private(view):
+    """Answer with `Cache-Control: private, no-store` even to anonymous visitors: for a view whose
+    answer may sign someone in, so that it reads the same whether it did (registration)."""
+    view._private = True
+    return view
+
+
+def rendered_for_a_signed_in_person() -> bool:
+    """Whether this request loaded a signed-in reader or staff member (Flask-Login keeps whom it
+    loaded in `g._login_user`). Asking `current_user` here instead would load the session for
+    every public answer, and so mark it `Vary: Cookie`."""
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
 def init_app(app: Flask) -> None:
     """Add the security headers to every response."""
     policies = {
@@ -107,4 +137,8 @@ def init_app(app: Flask) -> None:
         for name, value in framed if getattr(view, "_allow_framing", False) else closed:
             if name not in headers:
                 headers[name] = value
+        # What a signed-in person sees is theirs: no browser history or shared cache keeps it.
+        # Public answers that never looked at the reader keep their own caching.
+        if rendered_for_a_signed_in_person() or getattr(view, "_private", False):
+            headers["Cache-Control"] = PRIVATE
         return response

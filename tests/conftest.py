@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, delete, inspect, text
 from sqlalchemy.engine import make_url
 
 from membership import create_app
+from membership.accounts.background import background
 from membership.config import SANDBOX_WEBHOOK_SECRET, test_config
 from membership.extensions import db, limiter
 
@@ -162,6 +163,7 @@ def app(request, database_url, smtp_server, sandbox, tmp_path):
     with app.app_context():
         limiter.reset()
     yield app
+    background(app).wait()  # what a request left to run after its answer (accounts' mail)
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

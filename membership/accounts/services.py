@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from membership.extensions import db
 from membership.mail import queue_mail
 from membership.timeutil import utcnow
 
+MAX_ADDRESS = 254  # what an address may be long (RFC 5321), and the column
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a hash: verify() fails on it, so nothing signs in
 
 
@@ -41,6 +43,18 @@ def normalize_email(raw: str) -> str:
     return result.normalized.casefold()
 
 
+def address_key(raw: str) -> str:
+    """What limits per account key on: the address as the lookup normalises it, then folded
+    further (NFKC, case), so that every spelling find_by_email() maps to one account shares a
+    key (look-alikes it keeps apart may share one too: a limit can only be coarser)."""
+    text = raw.strip()[:MAX_ADDRESS]
+    try:
+        normalized = normalize_email(text)
+    except AccountError:  # not an address: no account, but still one key per spelling family
+        normalized = text
+    return unicodedata.normalize("NFKC", normalized).casefold()
+
+
 def find_by_email(email: str) -> User | None:
     """The live account with this address, whatever its case."""
     try:
@@ -59,7 +73,7 @@ def link(path: str) -> str:
 
 @dataclass
 class Registration:
-    """What register() did: a new account, or a mail to the owner of an existing one."""
+    """What register() did: a new account, or none because the address has one."""
 
     user: User
     created: bool
@@ -68,24 +82,21 @@ class Registration:
 def register(
     email: str, password: str, name: str, locale: str = "en", email_consent: bool = False
 ) -> Registration:
-    """Create an account, or tell the existing owner by mail: both look the same to the caller."""
+    """Create an account unless the address has one; the same work either way (rules, one
+    hash, one audit entry), so the time taken does not say which. The mail is
+    notify_registration()'s, after the answer."""
     normalized = normalize_email(email)
-    existing = db.session.scalar(select(User).where(User.email == normalized))
-    if existing is not None:
-        if existing.deleted_at is None:
-            queue_mail(
-                "account_exists",
-                existing.email,
-                {"name": existing.name, "reset_url": link("/reset-password")},
-                locale=existing.locale,
-            )
-        return Registration(existing, created=False)
     problems = passwords.password_problems(password, normalized, name)
     if problems:
         raise AccountError(" ".join(problems))
+    password_hash = passwords.hash_password(password)
+    existing = db.session.scalar(select(User).where(User.email == normalized))
+    if existing is not None:
+        audit.record("account.registration_refused", "user", existing.id)
+        return Registration(existing, created=False)
     user = User(
         email=normalized,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         name=name.strip(),
         locale=locale,
         email_consent=email_consent,
@@ -93,9 +104,26 @@ def register(
     )
     db.session.add(user)
     db.session.flush()
-    send_verification(user)
     audit.record("account.registered", "user", user.id, actor_id=user.id)
     return Registration(user, created=True)
+
+
+def notify_registration(user_id: int, created: bool) -> None:
+    """The mail a registration sends: the verification link to a new account, or to an existing
+    account's owner a note that someone tried their address, at most once an hour."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        return
+    if created:
+        send_verification(user)
+        return
+    queue_mail(
+        "account_exists",
+        user.email,
+        {"name": user.name, "reset_url": link("/reset-password")},
+        locale=user.locale,
+        dedupe_key=f"account-exists:{user.id}:{utcnow():%Y-%m-%dT%H}",
+    )
 
 
 def _mail_link(user: User, template: str, purpose: str, payload: dict, path: str, to: str = ""):
@@ -147,8 +175,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def sign_out(user: User) -> None:
+    """End the account's sessions on the server: the session and remember-me cookies carry the
+    session token as their id, so a new one makes every copy of them worthless."""
+    user.session_token = new_session_token()
+    audit.record("account.signed_out", "user", user.id, actor_id=user.id)
+
+
 def request_password_reset(email: str) -> None:
-    """Mail a reset link when the account exists; say nothing either way."""
+    """Mail a reset link when the account exists; say nothing either way (views run this after
+    the answer is sent, so the answer takes as long either way)."""
     user = find_by_email(email)
     if user is None:
         return
@@ -194,15 +230,23 @@ def _set_password(user: User, new_password: str) -> None:
     queue_mail("password_changed", user.email, {"name": user.name}, locale=user.locale)
 
 
-def request_email_change(user: User, new_email: str, password: str) -> None:
-    """Mail a confirmation link to the new address; the change happens when it is followed."""
+def check_email_change(user: User, new_email: str, password: str) -> str:
+    """Check a request to move the account to `new_email`; returns the address normalised.
+    Whether another account has it is send_email_change()'s question, after the answer."""
     if not passwords.verify_password(user.password_hash, password):
         raise WrongPassword()
     normalized = normalize_email(new_email)
     if normalized == user.email:
         raise SameEmail()
-    if find_by_email(normalized) is not None:
-        return  # same answer as success: the address's owner is not revealed
+    return normalized
+
+
+def send_email_change(user_id: int, normalized: str) -> None:
+    """Mail a confirmation link to the new address, unless another account has it (the reader
+    is told nothing: the address's owner is not revealed); the change happens when followed."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or find_by_email(normalized) is not None:
+        return
     payload = {"u": user.id, "old": user.email, "new": normalized}
     _mail_link(user, "email_change", tokens.CHANGE_EMAIL, payload, "/account/email", normalized)
 

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,10 +17,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from membership.accounts import forms, sections, services
+from membership.accounts.background import later
 from membership.accounts.services import AccountError, WrongPassword
 from membership.accounts.tokens import InvalidToken
 from membership.extensions import db, limiter
-from membership.security import safe_next
+from membership.security import fresh_session, private, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -30,11 +32,13 @@ def _limit(name: str):
 
 
 def _submitted_email() -> str:
-    """The e-mail a form submitted, as a second rate-limit key against one account's guessing."""
-    return "email:" + (request.form.get("email") or "").strip().casefold()[:254]
+    """The account a form names, as a second rate-limit key against one account's guessing:
+    the address normalised as the account lookup does, so other spellings of it count too."""
+    return "email:" + services.address_key(request.form.get("email") or "")
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@private  # the answer must not tell by its headers whether it signed the reader in
 @_limit("RATE_LIMIT_REGISTER")
 def register():
     """Create an account and sign the reader in; an address that exists gets a mail instead."""
@@ -60,6 +64,10 @@ def register():
                 login_user(result.user)
                 session["locale"] = result.user.locale
             flash(_("We sent a link to your e-mail address: follow it to confirm the address."))
+            # The page this leads to sets the access-token cookie of a new account: this answer
+            # carries the same cookies whether it signed the reader in or not.
+            g.access_token_done = True
+            later(services.notify_registration, result.user.id, result.created)
             return redirect(safe_next(request.args.get("next"), url_for("accounts.account")), 303)
     return render_template("accounts/register.html", form=form), 400 if form.errors else 200
 
@@ -80,7 +88,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             db.session.commit()
-            session.clear()  # a fresh session: no fixation
+            fresh_session()  # no fixation; a plan the reader chose is kept
             login_user(user, remember=form.remember.data)
             session["locale"] = user.locale
             return redirect(target, 303)
@@ -95,8 +103,10 @@ def logout():
     """Sign out (POST only, with CSRF)."""
     form = forms.EmptyForm()
     if form.validate_on_submit():
-        logout_user()
-        session.clear()
+        if current_user.is_authenticated:
+            services.sign_out(current_user)
+            db.session.commit()
+        _end_session()
         flash(_("You are signed out."))
     return redirect(url_for("main.index"), 303)
 
@@ -137,9 +147,8 @@ def reset_request():
     """Ask for a reset link; the answer never says whether the address has an account."""
     form = forms.ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
         flash(_("If an account uses that address, we have sent it a link to reset the password."))
+        later(services.request_password_reset, form.email.data)
         return redirect(url_for("accounts.login"), 303)
     return render_template("accounts/reset_request.html", form=form), 400 if form.errors else 200
 
@@ -230,7 +239,9 @@ def change_email():
     form = forms.ChangeEmailForm()
     if form.validate_on_submit():
         try:
-            services.request_email_change(current_user, form.email.data, form.password.data)
+            new_email = services.check_email_change(
+                current_user, form.email.data, form.password.data
+            )
         except WrongPassword:
             db.session.rollback()
             form.password.errors.append(_("That is not your current password."))
@@ -238,8 +249,8 @@ def change_email():
             db.session.rollback()
             form.email.errors.append(_("That is already your address."))
         else:
-            db.session.commit()
             flash(_("We sent a link to the new address. Follow it to finish the change."))
+            later(services.send_email_change, current_user.id, new_email)
             return redirect(url_for("accounts.account"), 303)
     return render_template("accounts/change_email.html", form=form), 400 if form.errors else 200
 
@@ -275,8 +286,7 @@ def delete_account():
             )
         else:
             db.session.commit()
-            logout_user()
-            session.clear()
+            _end_session()
             flash(_("Your account is deleted."))
             return redirect(url_for("main.index"), 303)
     return render_template("accounts/delete.html", form=form), 400 if form.errors else 200
@@ -293,6 +303,13 @@ def export():
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _end_session() -> None:
+    """Forget everything the session held, then sign out: logout_user() leaves the flag that
+    makes Flask-Login delete the remember-me cookie, which a later clear() would wipe."""
+    session.clear()
+    logout_user()
 
 
 def _best_locale() -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
@@ -19,6 +20,7 @@ from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.perks.services import access_by_source, active_grants, perks_held
+from membership.security import KEPT_AT_SIGN_IN
 
 bp = Blueprint("billing", __name__)
 log = logging.getLogger(__name__)
@@ -49,23 +51,21 @@ CHECKOUT_ERRORS = {
 
 
 @bp.post("/plans/<slug>/checkout")
-def checkout(slug: str):
-    """303 to Stripe Checkout; anonymous readers register or sign in first and come back."""
+def checkout(slug: str, choice: MultiDict | None = None):
+    """303 to Stripe Checkout; anonymous readers register or sign in first, then go on to it
+    (continue_checkout() calls this with the `choice` they made)."""
     plan = db.session.scalar(select(Plan).where(Plan.slug == slug, Plan.active))
     if plan is None:
         abort(404)
-    if not current_user.is_authenticated:
-        flash(_("Create an account or sign in, then choose your plan again."))
-        return redirect(
-            url_for("accounts.register", next=url_for("billing.plans") + f"#plan-{slug}"), 303
-        )
-    form = CheckoutForm()
-    if not form.validate_on_submit():
+    form = CheckoutForm() if choice is None else CheckoutForm(choice, meta={"csrf": False})
+    if not form.validate():
         if "csrf_token" in form.errors:
             abort(400)
         problem = "amount" if form.amount.errors else "interval"
         flash(CHECKOUT_ERRORS[problem](), "error")
         return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
+    if not current_user.is_authenticated:
+        return _sign_in_first(slug, form)
     try:
         url = joining.start_checkout(
             current_user, plan, form.interval.data, form.amount.data, form.ref.data or ""
@@ -85,6 +85,36 @@ def checkout(slug: str):
         return redirect(url_for("billing.plans"), 303)
     db.session.commit()
     return redirect(url, 303)
+
+
+JOIN_CHOICE = "join_choice"  # session key: the plan an anonymous reader chose
+KEPT_AT_SIGN_IN.add(JOIN_CHOICE)
+
+
+def _sign_in_first(slug: str, form: CheckoutForm):
+    """Keep the reader's choice in their session and send them to register (or sign in), which
+    leads on to continue_checkout()."""
+    session[JOIN_CHOICE] = {
+        "plan": slug,
+        "interval": form.interval.data,
+        "amount": form.amount.data or "",
+        "ref": form.ref.data or "",
+    }
+    flash(_("Create an account or sign in: then you go straight on to payment."))
+    onward = url_for("billing.continue_checkout", slug=slug)
+    return redirect(url_for("accounts.register", next=onward), 303)
+
+
+@bp.get("/plans/<slug>/checkout/continue")
+@login_required
+def continue_checkout(slug: str):
+    """Where registering or signing in leads a reader who chose a plan first: on to Checkout.
+    Only a choice this browser posted (CSRF-checked) is in its session: a link from elsewhere
+    starts nothing and shows the plans."""
+    choice = session.pop(JOIN_CHOICE, None)
+    if not isinstance(choice, dict) or choice.get("plan") != slug:
+        return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
+    return checkout(slug, MultiDict({k: str(v) for k, v in choice.items() if k != "plan"}))
 
 
 @bp.route("/checkout/success")
