@@ -194,8 +194,18 @@ def describe(donation: Donation) -> str:
     return f"{prefix} {target}"[:255]
 
 
-def sync_checkout(session: CheckoutSession) -> Donation | None:
-    """Mirror a completed Checkout Session (re-read from Stripe) into its donation."""
+def sync_checkout(
+    session: CheckoutSession,
+    intent: PaymentIntent | None = None,
+    subscription: Subscription | None = None,
+    invoice: Invoice | None = None,
+) -> Donation | None:
+    """Mirror a completed Checkout Session (re-read from Stripe) into its donation.
+
+    Pass what the session made (its payment intent, or subscription and latest invoice, read with
+    it: gateway.retrieve_completed_checkout) and no Stripe call waits under the donation's lock;
+    anything not passed is read here.
+    """
     donation = _donation_for(session.metadata)
     if donation is None or session.status != "complete":
         return None
@@ -208,13 +218,13 @@ def sync_checkout(session: CheckoutSession) -> Donation | None:
         )
     # The receipts and rewards follow once, below, now that the donor's e-mail is known.
     if session.mode == "payment" and session.payment_intent:
-        intent = gateway.retrieve_payment_intent(session.payment_intent)
+        intent = intent or gateway.retrieve_payment_intent(session.payment_intent)
         record_payment(intent, donation, follow_up=False)
     elif session.mode == "subscription" and session.subscription:
-        subscription = gateway.retrieve_subscription(session.subscription)
+        subscription = subscription or gateway.retrieve_subscription(session.subscription)
         sync_donation_subscription(subscription, donation)
         if subscription.latest_invoice_id:
-            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+            invoice = invoice or gateway.retrieve_invoice(subscription.latest_invoice_id)
             record_invoice(invoice, donation, follow_up=False)
     _after_payment(donation)
     return donation
