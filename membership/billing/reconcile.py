@@ -300,7 +300,8 @@ def _mend_invoice(invoice: Invoice, unmirrored: dict[str, Subscription], report:
         before = _state(donation, DONATION_FIELDS)
         with _new_rows(LedgerEntry.stripe_object_id == invoice.id) as added:
             giving.record_invoice(invoice, donation)
-        parts = _changes(before, _state(donation, DONATION_FIELDS)) + _added(added, "payment")
+        parts = _changes(before, _state(donation, DONATION_FIELDS))
+        parts += _added(added, "payment", invoice.id)
         report.mended(f"invoice {invoice.id} (donation {donation.id})", parts)
         return
     if not _membership_invoice(invoice):
@@ -312,7 +313,8 @@ def _mend_invoice(invoice: Invoice, unmirrored: dict[str, Subscription], report:
         return  # its subscription has no reader of ours
     with _new_rows(LedgerEntry.stripe_object_id == invoice.id) as added:
         services.record_invoice(invoice, membership=membership)
-    report.mended(f"invoice {invoice.id} (membership {membership.id})", _added(added, "payment"))
+    parts = _added(added, "payment", invoice.id)
+    report.mended(f"invoice {invoice.id} (membership {membership.id})", parts)
 
 
 def _mend_refunds(
@@ -337,7 +339,7 @@ def _mend_dispute(
         checkpoint()  # the ledger's origin resolvers will ask Stripe: hold nothing then
     with _new_rows(LedgerEntry.stripe_object_id == dispute.id) as added:
         ledger.record_dispute(dispute)
-    report.mended(f"dispute {dispute.id}", _added(added, "lost dispute"))
+    report.mended(f"dispute {dispute.id}", _added(added, "lost dispute", dispute.id))
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -408,11 +410,12 @@ def _new_rows(*criteria) -> Iterator[list[LedgerEntry]]:
     rows += [db.session.get(LedgerEntry, row_id) for row_id in new]
 
 
-def _added(rows: list[LedgerEntry], what: str) -> list[str]:
-    """'payment pi_… of €25.00 added to the ledger', one part per new row."""
+def _added(rows: list[LedgerEntry], what: str, named: str | None = None) -> list[str]:
+    """'payment pi_… of €25.00 added to the ledger', one part per new row (without the id when
+    the line names that object already)."""
     return [
-        f"{what} {row.stripe_object_id} of {format_money(row.amount, row.currency)} "
-        "added to the ledger"
+        f"{what}{'' if row.stripe_object_id == named else ' ' + row.stripe_object_id} of "
+        f"{format_money(row.amount, row.currency)} added to the ledger"
         for row in rows
     ]
 

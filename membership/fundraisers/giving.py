@@ -285,7 +285,9 @@ def record_invoice(
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.active
-        donation.paid_at = invoice.paid_at or invoice.created
+    paid_at = invoice.paid_at or invoice.created
+    if donation.paid_at is None or paid_at < donation.paid_at:
+        donation.paid_at = paid_at  # the first month's, in whatever order invoices are recorded
     if invoice.subscription_id and not donation.stripe_subscription_id:
         donation.stripe_subscription_id = invoice.subscription_id
     row = ledger.record(
