@@ -107,8 +107,8 @@ def lose_every_webhook(app) -> None:
         for model in (StripeEvent, MailJob, PerkGrant, LedgerEntry, Membership):
             db.session.execute(delete(model))
         for donation in db.session.scalars(select(Donation)):
-            donation.status, donation.paid_at, donation.ended_at = DonationStatus.pending, None, None
-            donation.stripe_subscription_id = None
+            donation.status = DonationStatus.pending
+            donation.paid_at = donation.ended_at = donation.stripe_subscription_id = None
             if donation.user_id is None:
                 donation.email = None  # an anonymous donor's address comes from Checkout
         for gift in db.session.scalars(select(GiftMembership)):
