@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -63,6 +64,9 @@ class RefundForm(FlaskForm):
     amount = StringField(
         _l("Amount (empty: all that is left)"), validators=[Optional(), Length(max=20)]
     )
+    # A random key rendered with each page: a double submit of one form is one refund at
+    # Stripe, two forms are two refunds (services.new_action_key).
+    action_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
 
 
 class PlanForm(FlaskForm):

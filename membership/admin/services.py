@@ -6,6 +6,7 @@ audit log with the staff member as actor.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,18 +177,24 @@ def refundable(entry: LedgerEntry) -> int:
     return max(entry.amount + int(taken_back or 0), 0)
 
 
-def refund_payment(entry: LedgerEntry, amount: int | None, staff: User) -> str:
+def new_action_key() -> str:
+    """A fresh key for one staff action, rendered into its form."""
+    return secrets.token_urlsafe(16)
+
+
+def refund_payment(entry: LedgerEntry, amount: int | None, staff: User, action_key: str) -> str:
     """Ask Stripe to refund a payment (all that is left when amount is None); returns the id.
 
-    The ledger row appears when Stripe's charge.refunded webhook arrives, never here.
+    The ledger row appears when Stripe's charge.refunded webhook arrives, never here, so the
+    ledger cannot tell two refunds apart in the meantime: the staff action's own key (from its
+    form) does. The same form sent twice is one refund; two forms are two.
     """
     left = refundable(entry)
     if left <= 0:
         raise StaffError(_l("Nothing is left to refund on this payment."))
     if amount is not None and not 0 < amount <= left:
         raise StaffError(_l("The amount is more than what is left to refund."))
-    # Same payment, same state, same amount: a double click is one refund at Stripe.
-    key = f"admin-refund-{entry.id}-{entry.amount - left}-{amount or 'rest'}"
+    key = f"admin-refund-{entry.id}-{action_key}-{amount or 'rest'}"
     try:
         refund_id = gateway.refund_payment_intent(payment_intent_of(entry), amount, key)
     except gateway.PaymentProviderError as exc:

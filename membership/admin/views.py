@@ -118,7 +118,7 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
         note_form=note_form or NoteForm(formdata=None),
         grant_form=grant_form or _grant_form(formdata=None),
         withdraw_form=WithdrawForm(formdata=None),
-        refund_form=RefundForm(formdata=None),
+        refund_form=RefundForm(formdata=None, action_key=services.new_action_key()),
         empty_form=EmptyForm(),
         now=utcnow(),
         is_admin=current_user.has_role(Role.admin),
@@ -213,7 +213,7 @@ def refund(user_id: int, entry_id: int):
             flash(_("Enter the amount to refund, e.g. 5.00."), "error")
             return redirect(url_for("admin.member", user_id=user_id), 303)
     try:
-        services.refund_payment(entry, amount, current_user)
+        services.refund_payment(entry, amount, current_user, form.action_key.data)
     except services.StaffError as exc:
         db.session.rollback()
         flash(_(str(exc)), "error")

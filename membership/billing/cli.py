@@ -16,9 +16,8 @@ from membership.extensions import db
 
 
 def _bar(items, label):
-    """A click progress bar over a list."""
-    items = list(items)
-    with click.progressbar(items, label=f"{label:<14}") as bar:
+    """A click progress bar over a list, or a running count over a stream read as it goes."""
+    with click.progressbar(items, label=f"{label:<14}", show_pos=True) as bar:
         yield from bar
 
 
@@ -39,25 +38,31 @@ def sync_plans() -> None:
 @stripe_cli.command("reconcile")
 @click.option("--since", default=None, help="Only objects created since this date (YYYY-MM-DD).")
 def reconcile_command(since: str | None) -> None:
-    """Re-read subscriptions, invoices, refunds and disputes from Stripe; mend local state."""
+    """Re-read checkouts, subscriptions, invoices, refunds and disputes from Stripe; mend local
+    state, committing page by page."""
     start = None
     if since:
         try:
             start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             fail(f"--since must be a date such as 2026-01-31, not {since!r}")
+    report = reconcile.Report()
     try:
-        report = reconcile.reconcile(start, progress=_bar)
+        reconcile.reconcile(db.session.commit, start, progress=_bar, report=report)
     except gateway.PaymentProviderError as exc:
-        fail(f"Stripe refused: {exc}")
+        db.session.rollback()  # the unfinished page only: every finished one is committed
+        reconcile.record(report, start, interrupted=str(exc))
+        db.session.commit()
+        for line in report.differences:
+            click.echo(f"mended: {line}")
+        fail(
+            f"Stripe refused: {exc}. The {len(report.differences)} differences mended before "
+            "are kept; run it again to finish."
+        )
     db.session.commit()
     for line in report.differences:
         click.echo(f"mended: {line}")
-    click.echo(
-        f"Reconciled {report.subscriptions} subscriptions, {report.invoices} paid invoices, "
-        f"{report.refunds} refunded charges, {report.disputes} disputes: "
-        f"{len(report.differences)} differences mended."
-    )
+    click.echo(report.summary())
 
 
 @stripe_cli.command("replay")

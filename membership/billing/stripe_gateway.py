@@ -16,6 +16,7 @@ from flask import current_app
 from membership.billing.stripe_objects import (
     Charge,
     CheckoutSession,
+    CompletedCheckout,
     Dispute,
     Invoice,
     PaymentIntent,
@@ -236,6 +237,15 @@ def expire_checkout_session(session_id: str) -> CheckoutSession:
     return CheckoutSession.from_stripe(obj.to_dict())
 
 
+def retrieve_completed_checkout(session_id: str) -> CompletedCheckout:
+    """Read a Checkout Session with its payment intent, or subscription and latest invoice."""
+    obj = _get(
+        f"/v1/checkout/sessions/{_safe(session_id)}",
+        expand=["payment_intent", "subscription.latest_invoice"],
+    )
+    return CompletedCheckout.from_stripe(obj)
+
+
 def create_portal_session(customer_id: str, return_url: str) -> str:
     """A billing portal session's URL."""
     params = {"customer": customer_id, "return_url": return_url}
@@ -308,26 +318,9 @@ def paid_invoice_payments(subscription_id: str) -> list[tuple[str, str, datetime
     return out
 
 
-def list_subscriptions(created_gte: int | None = None) -> Iterator[Subscription]:
-    """Every subscription (all statuses), newest first."""
-    expand = [f"data.{path}" for path in EXPAND]
-    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": expand}
-    if created_gte:
-        params["created"] = {"gte": created_gte}
-    yield from (Subscription.from_stripe(o) for o in _paginate(client().v1.subscriptions, params))
-
-
 def retrieve_invoice(invoice_id: str) -> Invoice:
     """Read an invoice."""
     return Invoice.from_stripe(_get(f"/v1/invoices/{_safe(invoice_id)}"))
-
-
-def list_invoices(created_gte: int | None = None) -> Iterator[Invoice]:
-    """Every invoice, newest first."""
-    params: dict[str, Any] = {"limit": 100}
-    if created_gte:
-        params["created"] = {"gte": created_gte}
-    yield from (Invoice.from_stripe(o) for o in _paginate(client().v1.invoices, params))
 
 
 def invoice_for_payment_intent(payment_intent_id: str) -> str | None:
@@ -371,28 +364,75 @@ def refund_payment_intent(payment_intent_id: str, amount: int | None, key: str) 
     return _call(client().v1.refunds.create, params=params, options=_write(key))["id"]
 
 
-def list_refunds(created_gte: int | None = None) -> Iterator[dict[str, Any]]:
-    """Every refund (plain JSON), newest first."""
-    params: dict[str, Any] = {"limit": 100}
-    if created_gte:
-        params["created"] = {"gte": created_gte}
-    yield from _paginate(client().v1.refunds, params)
-
-
-def list_disputes(created_gte: int | None = None) -> Iterator[Dispute]:
-    """Every dispute, newest first."""
-    params: dict[str, Any] = {"limit": 100}
-    if created_gte:
-        params["created"] = {"gte": created_gte}
-    yield from (Dispute.from_stripe(o) for o in _paginate(client().v1.disputes, params))
-
-
 def retrieve_event(event_id: str) -> dict[str, Any]:
     """Read an event as plain JSON (for replay)."""
     return _call(client().v1.events.retrieve, event_id)
 
 
+# --- lists, a page at a time (reconciliation) ----------------------------------------------
+
+# Objects per list call (Stripe's maximum). Callers work a page at a time: whatever they write for
+# one page is committed before the next page is asked for, so no lock waits on Stripe.
+PAGE_SIZE = 100
+
+
+def _pages(service, created_gte: int | None, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    """Each page of a list endpoint (newest first), created at or after `created_gte` if given."""
+    params["limit"] = PAGE_SIZE
+    if created_gte:
+        params["created"] = {"gte": created_gte}
+    while True:
+        page = _call(service.list, params=params)
+        data = page.get("data") or []
+        if data:
+            yield data
+        if not page.get("has_more") or not data:
+            return
+        params["starting_after"] = data[-1]["id"]
+
+
+def completed_checkout_pages(created_gte: int | None = None) -> Iterator[list[CompletedCheckout]]:
+    """Completed Checkout Sessions with their payment intent or subscription and its latest
+    invoice (expanded: one call per page)."""
+    service = client().v1.checkout.sessions
+    expand = ["data.payment_intent", "data.subscription.latest_invoice"]
+    for page in _pages(service, created_gte, status="complete", expand=expand):
+        yield [CompletedCheckout.from_stripe(o) for o in page]
+
+
+def subscription_pages(created_gte: int | None = None) -> Iterator[list[Subscription]]:
+    """Subscriptions of every status, with their latest invoice."""
+    service = client().v1.subscriptions
+    for page in _pages(service, created_gte, status="all", expand=["data.latest_invoice"]):
+        yield [Subscription.from_stripe(o) for o in page]
+
+
+def paid_invoice_pages(created_gte: int | None = None) -> Iterator[list[Invoice]]:
+    """Paid invoices."""
+    for page in _pages(client().v1.invoices, created_gte, status="paid"):
+        yield [Invoice.from_stripe(o) for o in page]
+
+
+def refunded_charge_pages(created_gte: int | None = None) -> Iterator[list[str]]:
+    """The ids of the charges refunds were made of (in the order of the refunds, once each per
+    page)."""
+    for page in _pages(client().v1.refunds, created_gte):
+        charges = [_id(r.get("charge")) for r in page]
+        yield list(dict.fromkeys(c for c in charges if c))
+
+
+def dispute_pages(created_gte: int | None = None) -> Iterator[list[Dispute]]:
+    """Disputes."""
+    for page in _pages(client().v1.disputes, created_gte):
+        yield [Dispute.from_stripe(o) for o in page]
+
+
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _id(value: Any) -> str | None:
+    """An id from a field that is either an id or an expanded object."""
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _safe(object_id: str) -> str:

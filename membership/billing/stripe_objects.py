@@ -303,3 +303,29 @@ class CheckoutSession:
             currency=(obj.get("currency") or "").lower(),
             metadata=_meta(obj),
         )
+
+
+@dataclass(frozen=True)
+class CompletedCheckout:
+    """A completed Checkout Session with what it made: its payment intent (payment mode), or its
+    subscription and that subscription's latest invoice (subscription mode), read in one call."""
+
+    session: CheckoutSession
+    payment_intent: PaymentIntent | None
+    subscription: Subscription | None
+    invoice: Invoice | None
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> CompletedCheckout:
+        """Read a session whose `payment_intent` and `subscription.latest_invoice` are expanded."""
+        intent = obj.get("payment_intent")
+        subscription = obj.get("subscription")
+        latest = subscription.get("latest_invoice") if isinstance(subscription, dict) else None
+        return cls(
+            session=CheckoutSession.from_stripe(obj),
+            payment_intent=PaymentIntent.from_stripe(intent) if isinstance(intent, dict) else None,
+            subscription=(
+                Subscription.from_stripe(subscription) if isinstance(subscription, dict) else None
+            ),
+            invoice=Invoice.from_stripe(latest) if isinstance(latest, dict) else None,
+        )

@@ -196,20 +196,26 @@ def describe(donation: Donation) -> str:
     return f"{prefix} {target}"[:255]
 
 
-def sync_checkout(session: CheckoutSession) -> Donation | None:
+def sync_checkout(
+    session: CheckoutSession,
+    intent: PaymentIntent | None = None,
+    subscription: Subscription | None = None,
+    invoice: Invoice | None = None,
+) -> Donation | None:
     """Mirror a completed Checkout Session (re-read from Stripe) into its donation.
 
-    Stripe is read first (the payment intent, or the subscription and its latest invoice), then
-    the donation is locked and written, so no Stripe call waits under the row locks."""
+    Stripe is read first (what the session made: its payment intent, or subscription and latest
+    invoice, unless the caller passes them, read with the session by
+    gateway.retrieve_completed_checkout), then the donation is locked and written, so no Stripe
+    call waits under the row locks."""
     if session.status != "complete" or _donation_for(session.metadata, lock=False) is None:
         return None
-    intent = subscription = invoice = None
     if session.mode == "payment" and session.payment_intent:
-        intent = gateway.retrieve_payment_intent(session.payment_intent)
+        intent = intent or gateway.retrieve_payment_intent(session.payment_intent)
     elif session.mode == "subscription" and session.subscription:
-        subscription = gateway.retrieve_subscription(session.subscription)
+        subscription = subscription or gateway.retrieve_subscription(session.subscription)
         if subscription.latest_invoice_id:
-            invoice = gateway.retrieve_invoice(subscription.latest_invoice_id)
+            invoice = invoice or gateway.retrieve_invoice(subscription.latest_invoice_id)
     donation = _donation_for(session.metadata)
     donation.stripe_checkout_session_id = donation.stripe_checkout_session_id or session.id
     if not donation.email and session.customer_email:
@@ -288,7 +294,9 @@ def record_invoice(
         return False
     if donation.status == DonationStatus.pending:
         donation.status = DonationStatus.active
-        donation.paid_at = invoice.paid_at or invoice.created
+    paid_at = invoice.paid_at or invoice.created
+    if donation.paid_at is None or paid_at < donation.paid_at:
+        donation.paid_at = paid_at  # the first month's, in whatever order invoices are recorded
     if invoice.subscription_id and not donation.stripe_subscription_id:
         donation.stripe_subscription_id = invoice.subscription_id
     row = ledger.record(

@@ -17,7 +17,11 @@ def donation_checkout_completed(event: dict) -> None:
     session = CheckoutSession.from_stripe(data_object(event))
     if session.metadata.get("kind") != KIND:
         return
-    giving.sync_checkout(gateway.retrieve_checkout_session(session.id))
+    # Read everything first (one call), so no Stripe call runs under the donation's lock.
+    checkout = gateway.retrieve_completed_checkout(session.id)
+    giving.sync_checkout(
+        checkout.session, checkout.payment_intent, checkout.subscription, checkout.invoice
+    )
 
 
 @on("payment_intent.succeeded")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from membership.ledger.models import EntryKind, LedgerEntry
 from membership.perks.models import Perk
 from membership.timeutil import utcnow
 from tests.billing.conftest import join
+from tests.conftest import csrf_token
 from tests.factories import make_user
 
 
@@ -42,8 +44,9 @@ def test_admin_refunds_a_payment_through_stripe(app, client, auth, catalogue, st
     page = f"/admin/members/{reader_id}"
     assert "once Stripe confirms it" in client.get(page).get_data(as_text=True)
 
-    response = auth.post(f"{page}/payments/{payment_id}/refund", {"amount": "2"}, form_page=page,
-                         follow_redirects=True)  # fmt: skip
+    refund_url = f"{page}/payments/{payment_id}/refund"
+    response = client.post(refund_url, data={**_refund_form(client, page), "amount": "2"},
+                           follow_redirects=True)  # fmt: skip
     text = response.get_data(as_text=True)
     assert "Stripe is refunding the payment" in text, text[text.find("flash") - 50 :][:400]
     with app.app_context():  # nothing written by the view: the webhook brings the row
@@ -55,13 +58,78 @@ def test_admin_refunds_a_payment_through_stripe(app, client, auth, catalogue, st
     assert "-€2.00" in client.get(page).get_data(as_text=True)
     assert "payment.refund_requested" in audit_actions(app)
 
-    too_much = auth.post(f"{page}/payments/{payment_id}/refund", {"amount": "3.01"},
-                         form_page=page, follow_redirects=True)  # fmt: skip
+    too_much = client.post(refund_url, data={**_refund_form(client, page), "amount": "3.01"},
+                           follow_redirects=True)  # fmt: skip
     assert "more than what is left" in too_much.get_data(as_text=True)
-    not_money = auth.post(f"{page}/payments/{payment_id}/refund", {"amount": "lots"},
-                          form_page=page, follow_redirects=True)  # fmt: skip
+    not_money = client.post(refund_url, data={**_refund_form(client, page), "amount": "lots"},
+                            follow_redirects=True)  # fmt: skip
     assert "Enter the amount to refund" in not_money.get_data(as_text=True)
     assert audit_actions(app).count("payment.refund_requested") == 1
+
+
+def _refund_form(client, page: str) -> dict:
+    """The refund form's hidden fields as one page load renders them."""
+    html = client.get(page).get_data(as_text=True)
+    key = re.search(r'name="action_key" value="([^"]+)"', html)
+    assert key, "no action key in the refund form"
+    return {"csrf_token": csrf_token(client, page), "action_key": key.group(1)}
+
+
+def test_two_refunds_of_the_same_amount_are_two_and_a_double_submit_is_one(
+    app, client, auth, catalogue, stripe_world
+):
+    with app.app_context():
+        reader_id = make_user(email="reader@example.org").id
+        make_user(email="boss@example.org", role=Role.admin)
+    auth.login()
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    auth.logout()
+    auth.login(email="boss@example.org")
+    with app.app_context():
+        payment_id = db.session.scalar(select(LedgerEntry.id))
+    page = f"/admin/members/{reader_id}"
+    refund_url = f"{page}/payments/{payment_id}/refund"
+
+    # Two staff actions, one after the other, before Stripe's webhooks arrive.
+    for _ in range(2):
+        response = client.post(refund_url, data={**_refund_form(client, page), "amount": "1"})
+        assert response.status_code == 303
+    assert len(stripe_world.sandbox.events("refund.created")) == 2
+    # One form sent twice (a double click, or the browser sending it again).
+    form = {**_refund_form(client, page), "amount": "1"}
+    for _ in range(2):
+        assert client.post(refund_url, data=form).status_code == 303
+    assert len(stripe_world.sandbox.events("refund.created")) == 3
+
+    stripe_world.deliver()
+    with app.app_context():
+        refunds = db.session.scalars(
+            select(LedgerEntry.amount).where(LedgerEntry.kind == EntryKind.refund)
+        ).all()
+    assert refunds == [-100, -100, -100]
+    assert audit_actions(app).count("payment.refund_requested") == 4  # the replay is audited too
+
+
+def test_a_refund_form_without_its_action_key_refunds_nothing(
+    app, client, auth, catalogue, stripe_world
+):
+    with app.app_context():
+        reader_id = make_user(email="reader@example.org").id
+        make_user(email="boss@example.org", role=Role.admin)
+    auth.login()
+    stripe_world.pay(join(auth))
+    stripe_world.deliver()
+    auth.logout()
+    auth.login(email="boss@example.org")
+    with app.app_context():
+        payment_id = db.session.scalar(select(LedgerEntry.id))
+    page = f"/admin/members/{reader_id}"
+    form = {"csrf_token": csrf_token(client, page), "amount": "1"}
+    response = client.post(f"{page}/payments/{payment_id}/refund", data=form,
+                           follow_redirects=True)  # fmt: skip
+    assert "The refund form was not valid" in response.get_data(as_text=True)
+    assert stripe_world.sandbox.events("refund.created") == []
 
 
 # --- webhooks -------------------------------------------------------------------------------

@@ -44,7 +44,9 @@ def test_reconcile_repairs_lost_webhooks(app, reader, auth, runner, stripe_world
     result = runner.invoke(args=["stripe", "reconcile"])
     assert result.exit_code == 0, result.output
     assert "membership created (active)" in result.output
-    assert result.output.count("payment added to the ledger") == 2
+    mended = [line for line in result.output.splitlines() if line.startswith("mended: invoice ")]
+    assert len(mended) == 2
+    assert all("payment of €5.00 added to the ledger" in line for line in mended)
     assert "differences mended." in result.output.splitlines()[-1]
     assert membership_of(app, reader).status == "active"
     with app.app_context():
