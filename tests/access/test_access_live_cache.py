@@ -16,6 +16,7 @@ from membership.extensions import db
 from membership.perks.models import Perk
 from tests.access.test_access_fast_path import URL, Watch
 
+# LISTEN/NOTIFY needs PostgreSQL.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.config(METER_FREE_ARTICLES=0)]
 
 
@@ -34,10 +35,8 @@ def reads(monkeypatch):
 
 
 @pytest.fixture
-def member(is_postgres, world, auth, client):
+def member(world, auth, client):
     """A signed-in reader with members-only articles, asked about once (the cache is warm)."""
-    if not is_postgres:
-        pytest.skip("LISTEN/NOTIFY needs PostgreSQL")
     world.rule("slug", "the-river-report")
     user = world.user()
     grant = world.grant(user)
@@ -100,9 +99,7 @@ def test_a_session_ended_elsewhere_is_forgotten(app, client, member):
     assert eventually(lambda: ask(client)["perks"] == [])
 
 
-def test_a_grant_that_ends_is_forgotten_when_it_ends(app, client, world, auth, is_postgres, reads):
-    if not is_postgres:
-        pytest.skip("LISTEN/NOTIFY needs PostgreSQL")
+def test_a_grant_that_ends_is_forgotten_when_it_ends(app, client, world, auth, reads):
     world.rule("slug", "the-river-report")
     user = world.user()
     world.grant(user, ends=timedelta(seconds=1.5))
