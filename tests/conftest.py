@@ -9,7 +9,9 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from datetime import datetime, timedelta
 from email.message import Message
 from pathlib import Path
 from typing import NoReturn
@@ -472,3 +474,37 @@ def with_private_redis(request, settings: dict) -> dict:
         url = request.getfixturevalue("redis_url")
         settings = {k: url if v == PRIVATE_REDIS else v for k, v in settings.items()}
     return settings
+
+
+# --- the app's clock -------------------------------------------------------------------------
+
+
+class AppClock:
+    """The time the app reads: every `utcnow` a membership module imported answers the real time
+    plus an offset that a test sets, e.g. to follow the sandbox's test clock (column defaults
+    such as `created_at` keep the real time)."""
+
+    def __init__(self, monkeypatch) -> None:
+        from membership import timeutil
+
+        self._real = timeutil.utcnow
+        self.offset = timedelta(0)
+        for name, module in list(sys.modules.items()):
+            if name.partition(".")[0] == "membership" and getattr(module, "utcnow", None) is (
+                self._real
+            ):
+                monkeypatch.setattr(module, "utcnow", self.now)
+
+    def now(self) -> datetime:
+        """The app's now."""
+        return self._real() + self.offset
+
+    def move_to(self, when: datetime) -> None:
+        """From now on the app's clock reads `when` (and runs on from there)."""
+        self.offset = when - self._real()
+
+
+@pytest.fixture
+def app_clock(app, monkeypatch) -> AppClock:
+    """Move the app's clock (the app is created first, so that every module is loaded)."""
+    return AppClock(monkeypatch)
