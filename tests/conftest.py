@@ -6,9 +6,15 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
 from email.message import Message
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -159,6 +165,7 @@ def app(request, database_url, smtp_server, sandbox, tmp_path):
     }
     for marker in reversed(list(request.node.iter_markers("config"))):
         settings.update(marker.kwargs)
+    settings = with_private_redis(request, settings)  # see "Redis" below
     app = create_app(test_config(database_url, **settings))
     with app.app_context():
         limiter.reset()
@@ -313,3 +320,193 @@ def stripe_world(sandbox, client) -> StripeWorld:
     sandbox.set_webhook_url(None)
     sandbox.set_chaos(False)
     return StripeWorld(sandbox, client)
+
+
+# --- services a run needs: REQUIRE_REDIS, REQUIRE_POSTGRES, REQUIRE_BROWSER ------------------
+# On a developer's machine a test that needs a missing service skips and says why; in CI
+# (.ci/run sets all three to 1) the same test fails, so a missing service can never pass silently.
+
+REQUIREMENTS = {
+    # service: (environment variable, words by which a skip's reason names the service)
+    "redis": ("REQUIRE_REDIS", ("redis",)),
+    "postgres": ("REQUIRE_POSTGRES", ("postgres", "sqlite")),
+    "browser": ("REQUIRE_BROWSER", ("chromium", "browser")),
+}
+
+
+def required(service: str) -> bool:
+    """Whether this run must have `service` (its REQUIRE_… variable is 1)."""
+    return os.environ.get(REQUIREMENTS[service][0]) == "1"
+
+
+def unavailable(service: str, reason: str) -> NoReturn:
+    """Skip the test for want of `service`, or fail it where the run requires the service."""
+    if required(service):
+        pytest.fail(f"{REQUIREMENTS[service][0]}=1, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _testing_on_postgres() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def pytest_sessionstart(session):
+    """REQUIRE_POSTGRES=1 without a PostgreSQL TEST_DATABASE_URL is a broken CI set-up."""
+    if required("postgres") and not _testing_on_postgres():
+        raise pytest.UsageError("REQUIRE_POSTGRES=1, but TEST_DATABASE_URL names no PostgreSQL")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`postgres_only` tests skip on SQLite (and say why)."""
+    if _testing_on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://…")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A skip whose reason names a required service is a failure, wherever the skip was written."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    for service, (variable, words) in REQUIREMENTS.items():
+        if required(service) and any(word in reason.lower() for word in words):
+            report.outcome = "failed"
+            report.longrepr = f"{variable}=1, but the test skipped: {reason}"
+            return
+
+
+# --- Redis: a private server per run ---------------------------------------------------------
+# Tests never touch the machine's Redis on 6379 (other runs and developers use it): each test
+# session (each xdist worker) starts its own redis-server on a free port, without persistence,
+# and every test that asks for it starts from an empty server.
+
+
+class RedisServer:
+    """A redis-server of this test session's own, on a free port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        """Start it and wait until it answers; FileNotFoundError without `redis-server`."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+        return self
+
+    def client(self):
+        """A redis.Redis on this server (use it in a `with` block: it closes its connections)."""
+        from redis import Redis
+
+        return Redis.from_url(self.url, socket_timeout=2)
+
+    def _answers(self) -> bool:
+        from redis.exceptions import ConnectionError as RedisDown
+
+        try:
+            with self.client() as client:
+                return bool(client.ping())
+        except RedisDown:
+            return False
+
+    def stop(self) -> None:
+        """Stop it (its data goes with it)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def start_redis(directory: Path) -> RedisServer:
+    """A private Redis, or skip (fail under REQUIRE_REDIS=1) where none can start."""
+    try:
+        return RedisServer(directory).start()
+    except FileNotFoundError:
+        unavailable("redis", "no redis-server on PATH: apt-get install redis-server")
+    except RuntimeError as exc:
+        unavailable("redis", str(exc))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """This session's private Redis."""
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The URL of the session's private Redis, emptied for this test."""
+    with redis_server.client() as client:
+        client.flushall()
+    return redis_server.url
+
+
+# `@pytest.mark.config(REDIS_URL=PRIVATE_REDIS)`: the app uses the session's private Redis (a
+# string, so that it compares equal however this module was imported).
+PRIVATE_REDIS = "private-test-redis://"
+
+
+def with_private_redis(request, settings: dict) -> dict:
+    """Settings with PRIVATE_REDIS replaced by the URL of the (emptied) private Redis."""
+    if PRIVATE_REDIS in settings.values():
+        url = request.getfixturevalue("redis_url")
+        settings = {k: url if v == PRIVATE_REDIS else v for k, v in settings.items()}
+    return settings
+
+
+# --- the app's clock -------------------------------------------------------------------------
+
+
+class AppClock:
+    """The time the app reads: every `utcnow` a membership module imported answers the real time
+    plus an offset that a test sets, e.g. to follow the sandbox's test clock (column defaults
+    such as `created_at` keep the real time)."""
+
+    def __init__(self, monkeypatch) -> None:
+        from membership import timeutil
+
+        self._real = timeutil.utcnow
+        self.offset = timedelta(0)
+        for name, module in list(sys.modules.items()):
+            if name.partition(".")[0] == "membership" and getattr(module, "utcnow", None) is (
+                self._real
+            ):
+                monkeypatch.setattr(module, "utcnow", self.now)
+
+    def now(self) -> datetime:
+        """The app's now."""
+        return self._real() + self.offset
+
+    def move_to(self, when: datetime) -> None:
+        """From now on the app's clock reads `when` (and runs on from there)."""
+        self.offset = when - self._real()
+
+
+@pytest.fixture
+def app_clock(app, monkeypatch) -> AppClock:
+    """Move the app's clock (the app is created first, so that every module is loaded)."""
+    return AppClock(monkeypatch)

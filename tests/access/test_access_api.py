@@ -6,6 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from membership.billing.demo import seed_catalogue
+from membership.demo import Summary
+from membership.extensions import db
+from stripe_sandbox.engine import CARD_FAILS_LATER
+from tests.billing.conftest import join, membership_of
+
 
 def test_an_article_without_a_rule_is_open_to_anyone(ask):
     status, body = ask("weather-week")
@@ -44,17 +50,46 @@ def test_a_granted_perk_opens_the_article_and_revoking_closes_it(ask, auth, worl
     assert body["perks"] == ["ad-free"]
 
 
-@pytest.mark.config(METER_FREE_ARTICLES=0)
-def test_grace_keeps_the_perk_until_it_ends(ask, auth, world):
-    world.rule("id", "4711")
+@pytest.fixture
+def past_due_member(app, auth, world, stripe_world):
+    """A reader whose monthly supporter membership failed to renew: the first payment went
+    through Checkout and the webhooks, the renewal a month later was declined (past due).
+    Returns the end of the grace period."""
+    with app.app_context():
+        seed_catalogue(Summary(), 0, print)
+        db.session.commit()
     user = world.user()
-    world.grant(user, ends=timedelta(days=3))  # payment failed: kept through the grace period
     auth.login()
-    assert ask("4711")[1]["allowed"] is True
+    stripe_world.pay(join(auth), card=CARD_FAILS_LATER)
+    stripe_world.deliver()
+    stripe_world.advance(days=31)
+    stripe_world.deliver()
+    membership = membership_of(app, user)
+    assert membership.status == "past_due"
+    return membership.past_due_since + timedelta(days=7)  # GRACE_DAYS
 
 
 @pytest.mark.config(METER_FREE_ARTICLES=0)
-def test_an_ended_grace_period_closes_the_article(ask, auth, world):
+def test_a_past_due_member_reads_through_the_grace_period_and_not_after(
+    ask, client, world, past_due_member, app_clock
+):
+    world.rule("id", "4711")
+    app_clock.move_to(past_due_member - timedelta(hours=1))
+    status, body = ask("4711")
+    assert status == 200
+    assert (body["allowed"], body["reason"]) == (True, "perk")
+    assert body["perks"] == ["ad-free", "members-only-articles"]
+
+    app_clock.move_to(past_due_member + timedelta(hours=1))
+    status, body = ask("4711")
+    assert status == 200
+    assert (body["allowed"], body["reason"], body["perks"]) == (False, "perk_required", [])
+    assert body["required_perk"] == "members-only-articles"
+    assert "token" in client.get("/api/v1/token").get_json()  # still signed in: only grace ended
+
+
+@pytest.mark.config(METER_FREE_ARTICLES=0)
+def test_a_grant_that_has_ended_closes_the_article(ask, auth, world):
     world.rule("id", "4711")
     user = world.user()
     world.grant(user, starts=timedelta(days=-40), ends=timedelta(minutes=-1))

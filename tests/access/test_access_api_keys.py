@@ -75,23 +75,34 @@ def test_a_revoked_or_made_up_key_is_refused(app, client, auth, admin):
         key_id = db.session.scalar(db.select(ApiKey.id))
     response = auth.post(f"/admin/access/keys/{key_id}/revoke", form_page="/admin/access/keys")
     assert response.status_code == 303
+    assert ">revoked</td>" in client.get("/admin/access/keys").get_data(as_text=True)
     server = app.test_client()
     for presented in (key, "mk_made-up", "x" * 500, ""):
         response = server.get("/api/v1/access?article=x", headers={"X-API-Key": presented})
         assert response.status_code == 401
-        assert response.get_json()["error"]["status"] == 401
+        error = response.get_json()["error"]
+        assert error["status"] == 401 and error["message"], presented
+        assert "allowed" not in response.get_json()  # no answer about the article at all
 
 
 def test_keys_are_for_admins_and_rules_for_staff(client, auth, world):
-    assert client.get("/admin/access/rules").status_code == 302  # anonymous: to sign in
+    anonymous = client.get("/admin/access/rules")
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith("/login?next=")
     world.user("member@example.org")
     auth.login("member@example.org")
-    assert client.get("/admin/access/rules").status_code == 403
+    member = client.get("/admin/access/rules")
+    assert member.status_code == 403
+    assert "Article access rules" not in member.get_data(as_text=True)
     auth.logout()
     world.user("staff@example.org", role=Role.staff)
     auth.login("staff@example.org")
-    assert client.get("/admin/access/rules").status_code == 200
-    assert client.get("/admin/access/keys").status_code == 403
+    rules = client.get("/admin/access/rules")
+    assert rules.status_code == 200
+    assert "<h1>Article access rules</h1>" in rules.get_data(as_text=True)
+    keys = client.get("/admin/access/keys")
+    assert keys.status_code == 403
+    assert "CMS API keys" not in keys.get_data(as_text=True)
 
 
 def test_staff_add_and_remove_a_rule(app, client, auth, world, ask):

@@ -3,6 +3,8 @@ and hands every other request to Flask."""
 
 from __future__ import annotations
 
+import select
+
 import pytest
 from flask_login.utils import _create_identifier
 
@@ -34,6 +36,19 @@ class Watch:
     def _flask(self, environ, start_response):
         self.passed += 1
         return self.flask(environ, start_response)
+
+
+def notification_arrived(app, seconds: float = 15.0) -> None:
+    """On PostgreSQL, wait until a NOTIFY has reached this thread's fast-path connection (the
+    documented moment between another session's commit and the notification's arrival, which a
+    loaded machine stretches); SQLite keeps no cache, so there is nothing to wait for."""
+    ready = _fast_path(app)._ready
+    state = getattr(ready["local"], "state", None) if ready else None
+    if state is None or state.cache is None:
+        return
+    pgconn = state.connection.driver_connection.pgconn
+    readable, _, _ = select.select([pgconn.socket], [], [], seconds)
+    assert readable, "no notification arrived"
 
 
 @pytest.fixture
@@ -87,6 +102,7 @@ def test_a_revoked_perk_closes_the_article_on_the_next_question(app, client, mem
     assert client.get(URL, query_string={"article": "the-river-report"}).get_json()["allowed"]
     assert watch.passed == 0
     world.revoke(grant)
+    notification_arrived(app)
     body = client.get(URL, query_string={"article": "the-river-report"}).get_json()
     assert body["perks"] == ["members-only-articles"]
     assert watch.passed == 1  # the perks changed: Flask renews the token cookie
@@ -120,7 +136,11 @@ def test_anonymous_and_forged_sessions_go_to_flask(app, client, world):
     client.get(URL, query_string={"article": "the-river-report"})
     client.set_cookie("session", "forged.cookie.value")
     body = client.get(URL, query_string={"article": "the-river-report"}).get_json()
-    assert body["reason"] in ("metered", "perk_required", "meter_exhausted")
+    # Answered as for the anonymous reader it is: the same free read again, no account's perks.
+    assert body == {
+        "allowed": True, "reason": "metered", "perks": [], "required_perk": "members-only-articles",
+        "meter": {"limit": 3, "used": 1, "remaining": 2},
+    }  # fmt: skip
     assert watch.passed == 2
 
 
@@ -130,6 +150,7 @@ def test_a_session_ended_elsewhere_is_not_answered_for(app, client, member):
         user = db.session.get(User, member)
         user.session_token = new_session_token()
         db.session.commit()
+    notification_arrived(app)
     watch = Watch(app)
     body = client.get(URL, query_string={"article": "the-river-report"}).get_json()
     assert body["perks"] == [] and watch.passed == 1

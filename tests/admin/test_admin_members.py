@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -76,7 +76,8 @@ def test_notes_are_kept_and_audited(app, client, auth, staff):
 def test_complimentary_perk_granted_then_withdrawn(app, client, auth, staff, catalogue):
     with app.app_context():
         user_id = make_user(email="ana@example.org").id
-    until = (utcnow() + timedelta(days=30)).date().isoformat()
+    today = utcnow().date()  # one "today" for the form and the check, even across midnight
+    until = (today + timedelta(days=30)).isoformat()
     page = f"/admin/members/{user_id}"
     response = auth.post(f"/admin/members/{user_id}/grants",
                          {"perk": "ad-free", "until": until, "reason": "press friend"},
@@ -85,7 +86,7 @@ def test_complimentary_perk_granted_then_withdrawn(app, client, auth, staff, cat
     with app.app_context():
         grant = db.session.scalar(select(PerkGrant))
         assert grant.source == GrantSource.complimentary and grant.granted_by_id == staff
-        assert grant.ends_at.date() == utcnow().date() + timedelta(days=31)
+        assert grant.ends_at == datetime.combine(today + timedelta(days=31), time(), UTC)
         grant_id = grant.id
     [entry] = actions(app, "perk.granted")
     assert entry.actor_id == staff and entry.details["perk"] == "ad-free"

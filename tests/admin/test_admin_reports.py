@@ -168,12 +168,21 @@ def test_report_pages_render_a_table_and_a_chart(app, client, book, staff):
     assert "€142.00" in page and "-€12.00" in page
 
 
-def test_bad_dates_answer_400_not_500(client, staff):
-    for query in ("start=yesterday", "start=2026-02-30", "start=2026-03-01&end=2026-01-01",
-                  "start=1900-01-01&end=2026-01-01"):  # fmt: skip
-        assert client.get(f"/admin/reports/revenue?{query}").status_code == 400, query
-        assert client.get(f"/admin/reports/revenue.csv?{query}").status_code == 400, query
-    assert client.get("/admin/reports/nope").status_code == 404
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("start=yesterday", "Not a valid date value."),
+     ("start=2026-02-30", "Not a valid date value."),
+     ("start=2026-03-01&end=2026-01-01", "The end comes before the start."),
+     ("start=1900-01-01&end=2026-01-01", "Ten years at most.")],
+)  # fmt: skip
+def test_bad_dates_answer_400_not_500(client, staff, query, message):
+    for path in ("/admin/reports/revenue", "/admin/reports/revenue.csv"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert message in response.get_data(as_text=True), path  # the form says what is wrong
+    unknown = client.get("/admin/reports/nope")
+    assert unknown.status_code == 404
+    assert "Page not found" in unknown.get_data(as_text=True)
 
 
 def test_report_csv_has_minor_units_and_a_header(app, client, book, staff):
@@ -204,9 +213,15 @@ def test_member_csv_is_streamed_and_defuses_formulas(app, client, staff):
 
 def test_a_period_ending_on_the_last_representable_day_answers_400(client, staff):
     # The exclusive bound is the day after the end: 9999-12-31 has none.
-    for query in ("start=9999-01-01&end=9999-12-31", "start=9999-12-31"):
-        assert client.get(f"/admin/reports/mrr?{query}").status_code == 400, query
-        assert client.get(f"/admin/reports/mrr.csv?{query}").status_code == 400, query
+    cases = {
+        "start=9999-01-01&end=9999-12-31": "Pick an earlier end.",
+        "start=9999-12-31": "The end comes before the start.",  # the default end is this month's
+    }
+    for query, message in cases.items():
+        for path in ("/admin/reports/mrr", "/admin/reports/mrr.csv"):
+            response = client.get(f"{path}?{query}")
+            assert response.status_code == 400, (path, query)
+            assert message in response.get_data(as_text=True), (path, query)
 
 
 def test_mrr_csv_history_gives_the_exact_arr_not_rounded_mrr_times_twelve(app, client, staff):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
+
+from tests.conftest import unavailable
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# Every wait is on a condition (expect, wait_for_url); this is only how long a condition may take
+# on a loaded machine before the test fails.
+expect.set_options(timeout=15_000)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -21,16 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def pytest_collection_modifyitems(config, items):
-    """Without Chromium the browser tests skip and say why; in CI (REQUIRE_BROWSER=1) they fail."""
-    if Path(CHROMIUM).exists() or os.environ.get("REQUIRE_BROWSER") == "1":
-        return
-    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture
@@ -48,8 +43,12 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless Chromium for the session."""
+    """One headless Chromium for the session; without it the browser tests skip and say why, and
+    fail where the run requires them (REQUIRE_BROWSER=1, as in CI)."""
     from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        unavailable("browser", f"no Chromium at {CHROMIUM}: apt-get install chromium")
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import shot
 from tests.fundraisers.conftest import SLUG, campaign  # noqa: F401 - fixture
@@ -19,8 +20,7 @@ def test_give_through_checkout_and_see_the_bar_move(live_server, page, sandbox, 
     sandbox.set_webhook_url(f"{live_server}/webhooks/stripe")
     try:
         page.goto(f"{live_server}/fundraisers/{SLUG}")
-        raised = page.locator('#progress [data-field="raised"]')
-        assert raised.inner_text() == "€0.00"
+        expect(page.locator('#progress [data-field="raised"]')).to_have_text("€0.00")
         shot(page, "fundraiser-before")
 
         # A second tab keeps the campaign page open: its bar must move by itself.
@@ -43,18 +43,22 @@ def test_give_through_checkout_and_see_the_bar_move(live_server, page, sandbox, 
         page.get_by_role("button", name=re.compile("^Pay")).click()
 
         page.wait_for_url(re.compile(rf"{re.escape(live_server)}/fundraisers/{SLUG}/thanks"))
+        # The thanks page refreshes itself (meta refresh) while the gift is pending: wait for the
+        # confirmed page, which names the amount and refreshes no more, before going on.
+        expect(page.locator("#thanks").get_by_text("€30.00")).to_be_visible(timeout=20_000)
+        page.wait_for_load_state()
         shot(page, "fundraiser-thanks")
 
-        watcher.locator('#progress [data-field="raised"]').filter(has_text="€30.00").wait_for(
-            timeout=20_000
+        expect(watcher.locator('#progress [data-field="raised"]')).to_have_text(
+            "€30.00", timeout=20_000
         )
-        assert watcher.locator('[data-outlet="river-daily"]').inner_text() == "€30.00"
-        assert watcher.locator('#progress [data-field="backers"]').inner_text() == "1"
+        expect(watcher.locator('[data-outlet="river-daily"]')).to_have_text("€30.00")
+        expect(watcher.locator('#progress [data-field="backers"]')).to_have_text("1")
         shot(watcher, "fundraiser-bar-moved")
 
         page.goto(f"{live_server}/fundraisers/{SLUG}")
-        assert page.locator("#wall").get_by_text("Tamar").is_visible()
-        assert page.locator("#wall").get_by_text("<b>Onwards</b>").is_visible()
+        expect(page.locator("#wall").get_by_text("Tamar")).to_be_visible()
+        expect(page.locator("#wall").get_by_text("<b>Onwards</b>")).to_be_visible()
         shot(page, "fundraiser-after")
     finally:
         sandbox.set_webhook_url(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from membership.billing.demo import seed_catalogue
 from membership.demo import Summary
@@ -34,25 +35,27 @@ def test_join_pay_in_checkout_and_see_the_membership(live_server, page, sandbox,
     shot(page, "plans")
     page.locator("#plan-supporter").get_by_role("button", name="Join with Supporter").click()
     page.wait_for_url(f"{sandbox.url}/**")
-    assert page.get_by_text("Sandbox payments: no real money").first.is_visible()
+    expect(page.get_by_text("Sandbox payments: no real money").first).to_be_visible()
     page.locator("input[name=card]").fill("4000 0000 0000 0002")
     shot(page, "checkout")
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_text("declined").first.is_visible()
+    expect(page.get_by_text("declined").first).to_be_visible()
     shot(page, "checkout-declined")
     page.locator("input[name=card]").fill("4242 4242 4242 4242")
     page.get_by_role("button", name="Subscribe").click()
 
     page.wait_for_url(f"{live_server}/checkout/success**")
-    # The page refreshes itself until the webhook has arrived.
-    page.get_by_role("heading", name="Welcome, member!").wait_for(timeout=15_000)
+    # The page refreshes itself until the webhook has arrived; the welcome has no refresh.
+    expect(page.get_by_role("heading", name="Welcome, member!")).to_be_visible(timeout=20_000)
+    page.wait_for_load_state()
     shot(page, "checkout-success")
     page.goto(f"{live_server}/account")
-    assert page.locator("#membership").get_by_text("Supporter").first.is_visible()
-    assert page.locator('#my-perks [data-perk="members-only-articles"]').is_visible()
-    assert page.locator("#payments").get_by_text("€5.00").is_visible()
+    expect(page.locator("#membership").get_by_text("Supporter").first).to_be_visible()
+    expect(page.locator('#my-perks [data-perk="members-only-articles"]')).to_be_visible()
+    expect(page.locator("#payments").get_by_text("€5.00")).to_be_visible()
     shot(page, "account-member")
 
     page.get_by_role("button", name="Cancel at the end of the period").click()
-    assert page.get_by_text("Resume my membership").is_visible()
+    expect(page.get_by_text("will end with the paid period")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume my membership")).to_be_visible()
     shot(page, "account-cancelled")

@@ -252,10 +252,14 @@ def test_anonymous_readers_get_404_for_drafts_and_unknown_slugs(app, campaign, c
     from membership.extensions import db
     from membership.fundraisers.models import Campaign, CampaignStatus
 
-    client.get(PAGE)
-    assert client.get("/fundraisers/no-such-campaign").status_code == 404
+    assert "Reporters Together" in client.get(PAGE).get_data(as_text=True)
+    unknown = client.get("/fundraisers/no-such-campaign")
+    assert unknown.status_code == 404
+    assert "Page not found" in unknown.get_data(as_text=True)
     with app.app_context():
         db.session.get(Campaign, campaign).status = CampaignStatus.draft
         totals.bump_version(campaign)
         db.session.commit()
-    assert client.get(PAGE).status_code == 404
+    draft = client.get(PAGE)  # not the cached live page
+    assert draft.status_code == 404
+    assert "Reporters Together" not in draft.get_data(as_text=True)

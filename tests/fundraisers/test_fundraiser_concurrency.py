@@ -35,11 +35,8 @@ def _signed_post(client, event: dict):
     )
 
 
-def test_concurrent_shuffled_duplicated_webhooks_end_at_the_exact_sum(
-    app, campaign, stripe_world, is_postgres
-):
-    if not is_postgres:
-        pytest.skip("SQLite serialises writers; concurrency is exercised on PostgreSQL")
+@pytest.mark.postgres_only  # SQLite serialises writers; concurrency is exercised on PostgreSQL
+def test_concurrent_shuffled_duplicated_webhooks_end_at_the_exact_sum(app, campaign, stripe_world):
     rng = random.Random(20261128)
     expected_total, expected = 0, dict.fromkeys(OUTLETS, 0)
     with app.app_context():

@@ -154,8 +154,11 @@ def test_members_cannot_moderate(app, campaign, auth, client):
     with app.app_context():
         make_user(email="reader@example.org")
     auth.login()
-    assert client.get(f"/admin/fundraisers/{campaign}").status_code == 403
-    assert client.get("/admin/fundraisers/").status_code == 403
+    for path in (f"/admin/fundraisers/{campaign}", "/admin/fundraisers/"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        page = response.get_data(as_text=True)
+        assert "You may not see this page" in page and 'class="admin-nav"' not in page, path
 
 
 def test_ended_campaign_refuses_gifts_and_says_so(app, campaign, auth, client):
@@ -254,7 +257,7 @@ def test_demo_seeds_a_live_fundraiser_with_gifts(app, stripe_world, runner):
     app.config["FUNDRAISER_PROGRESS_FRESHNESS"] = 0
     figures = progress(app.test_client(), slug)
     assert figures["raised"] == 20_000 + 7_500 + 2_500 + 5_000 + 1_000
-    assert figures["backers"] >= 3
+    assert figures["backers"] == 5  # three donors online, two bank transfers without an address
     assert "Independent Together" in app.test_client().get("/").get_data(as_text=True)
 
 

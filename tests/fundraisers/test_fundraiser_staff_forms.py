@@ -67,12 +67,10 @@ def test_currency_may_change_before_any_gift(app, campaign, auth):
     assert _currency(app, campaign) == "usd"
 
 
-@pytest.mark.postgres_only
+@pytest.mark.postgres_only  # SQLite runs without foreign-key checks
 def test_the_database_keeps_the_currency_when_a_gift_slips_past_the_check(
-    app, campaign, auth, stripe_world, is_postgres, monkeypatch
+    app, campaign, auth, stripe_world, monkeypatch
 ):
-    if not is_postgres:
-        pytest.skip("SQLite runs without foreign-key checks")
     give(auth, amount="25")
     _as_staff(app, auth)
     # The race: the staff form's check ran just before the gift was written.
@@ -85,10 +83,8 @@ def test_the_database_keeps_the_currency_when_a_gift_slips_past_the_check(
         assert (row.currency, row.title) == ("eur", "Reporters Together")
 
 
-@pytest.mark.postgres_only
-def test_a_gift_started_as_the_currency_changes_is_refused_not_mixed(app, campaign, is_postgres):
-    if not is_postgres:
-        pytest.skip("SQLite runs without foreign-key checks")
+@pytest.mark.postgres_only  # SQLite runs without foreign-key checks
+def test_a_gift_started_as_the_currency_changes_is_refused_not_mixed(app, campaign):
     with app.test_request_context():
         stale = db.session.get(Campaign, campaign)  # the donor's page read it in euros
         assert stale.currency == "eur"

@@ -9,7 +9,6 @@ from membership.accounts.models import Role
 from membership.audit import AuditEntry
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
-from membership.fundraisers import totals
 from membership.fundraisers.models import Campaign
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
@@ -110,24 +109,30 @@ def test_offline_gift_counts_and_is_marked(app, campaign, auth, client, stripe_w
     assert mailbox.to("council@example.org")
 
 
-def test_split_shares_are_exact_for_awkward_amounts(app, campaign):
+def test_split_shares_follow_the_remainder_rule_for_awkward_amounts(app, campaign, client):
+    # docs/fundraiser.md: a row without an outlet gives |amount| // 3 to each outlet and the
+    # |amount| % 3 units left over one each to the first outlets in display order, with its sign.
+    gifts = [1, 2, 3, 4, 5, 7, 11, 101, 99_999, 500_000]
+    refunds = [-101, -1]
     with app.app_context():
-        c = db.session.get(Campaign, campaign)
-        ids = [o.id for o in c.outlets]
-        amounts = [1, 2, 3, 4, 5, 7, 11, 101, 99_999, 500_000]
-        for n, amount in enumerate(amounts):
+        for n, amount in enumerate(gifts):
             ledger.record(
                 EntryKind.gift, amount, "eur", f"pi_test_{n}", utcnow(),
                 campaign_id=campaign,
             )  # fmt: skip
-        ledger.record(
-            EntryKind.refund, -101, "eur", "re_test", utcnow(),
-            campaign_id=campaign,
-        )  # fmt: skip
-        shares = totals.outlet_shares(campaign, ids)
-        total = totals.raised(campaign)
-        assert sum(shares.values()) == total == sum(amounts) - 101
-        assert max(shares.values()) - min(shares.values()) <= len(amounts)
+        for n, amount in enumerate(refunds):
+            ledger.record(
+                EntryKind.refund, amount, "eur", f"re_test_{n}", utcnow(),
+                campaign_id=campaign,
+            )  # fmt: skip
+        db.session.commit()
+    # Per gift (first, second, third outlet): 1 → 1,0,0; 2 → 1,1,0; 3 → 1,1,1; 4 → 2,1,1;
+    # 5 → 2,2,1; 7 → 3,2,2; 11 → 4,4,3; 101 → 34,34,33; 99,999 → 33,333 each;
+    # 500,000 → 166,667, 166,667, 166,666; refunds: -101 → -34,-34,-33 and -1 → -1,0,0.
+    expected = {"mountain-post": 200_013, "river-daily": 200_011, "valley-voice": 200_007}
+    figures = progress(client)
+    assert {o["slug"]: o["raised"] for o in figures["outlets"]} == expected
+    assert figures["raised"] == sum(gifts) + sum(refunds) == sum(expected.values())
 
 
 def test_staff_amounts_beyond_the_columns_are_refused(app, campaign, auth, client):

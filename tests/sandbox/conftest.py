@@ -19,7 +19,8 @@ from werkzeug.wrappers import Request, Response
 from stripe_sandbox import SANDBOX_API_KEY, SANDBOX_WEBHOOK_SECRET
 from stripe_sandbox.testing import running_sandbox
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/stripe/fixtures3.json"
+# Stripe's own example objects, carried by the suite (source and licence in tests/data/stripe/).
+FIXTURES = Path(__file__).resolve().parents[1] / "data/stripe/fixtures3.json"
 
 
 class _Quiet(WSGIRequestHandler):
@@ -103,9 +104,7 @@ def client(sandbox) -> stripe.StripeClient:
 
 @pytest.fixture
 def stripe_fixtures() -> dict[str, Any]:
-    """Stripe's example objects, when the shared copy is present."""
-    if not FIXTURES.exists():
-        pytest.skip(f"Stripe's fixtures3.json is not present at {FIXTURES}")
+    """Stripe's example objects (`resources` of Stripe's fixtures3.json)."""
     return json.loads(FIXTURES.read_text())["resources"]
 
 
