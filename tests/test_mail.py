@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from membership import mail
 from membership.extensions import db
+from tests.conftest import PRIVATE_REDIS
 
 
 def test_sent_after_commit_through_smtp(app, mailbox, app_ctx):
@@ -125,25 +126,17 @@ def test_smtp_failure_keeps_the_job_for_a_retry(app, app_ctx, runner, mailbox):
     assert mailbox.messages == []
 
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
-
-
 @pytest.fixture
-def redis_queue():
-    """A clean Redis database for the mail queue; skips where no Redis answers."""
+def redis_queue(redis_url):
+    """The session's private Redis (emptied), as the mail queue's connection."""
     from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
 
-    connection = Redis.from_url(REDIS_TEST_URL)
-    try:
-        connection.flushdb()
-    except RedisDown:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    connection = Redis.from_url(redis_url)
     yield connection
-    connection.flushdb()
+    connection.close()
 
 
-@pytest.mark.config(REDIS_URL=REDIS_TEST_URL)
+@pytest.mark.config(REDIS_URL=PRIVATE_REDIS)
 def test_with_redis_the_worker_sends_after_commit(app, app_ctx, mailbox, redis_queue):
     from rq import Queue, SimpleWorker
 
@@ -173,7 +166,7 @@ def test_without_redis_the_worker_runs_only_stripe_events(runner):
     assert result.output.strip() == "Stripe events: none due."
 
 
-@pytest.mark.config(REDIS_URL=REDIS_TEST_URL)
+@pytest.mark.config(REDIS_URL=PRIVATE_REDIS)
 def test_the_worker_command_sends_queued_mail(app, runner, mailbox, redis_queue):
     with app.app_context():
         mail.queue_mail("password_changed", "b@example.org", {"name": "Ani"})
