@@ -178,7 +178,7 @@ def test_sandbox_checkout_page_flow(client, sandbox, monthly, http, subscription
     assert status == 200
     assert "Sandbox payments: no real money" in page and "12.50 EUR" in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
-    assert 'name="email"' in page or "name=email" in page
+    assert "<input id=email name=email type=email required" in page
     assert "promotion_code" in page
     status, _, page = http(
         "POST", sess.url, {"email": "pg@x.example", "card": "4000 0000 0000 0002", "action": "pay"}
