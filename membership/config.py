@@ -154,6 +154,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
         "BABEL_DEFAULT_LOCALE": "en",
+        # Catalogues: translations/<lang>/LC_MESSAGES/messages.po, compiled by `make install`.
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LANGUAGES": {
             "en": "English",
             "ka": "ქართული",
