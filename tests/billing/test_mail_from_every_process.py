@@ -10,7 +10,7 @@ from membership import mail
 from membership.billing import events
 from membership.extensions import db
 from tests.billing.conftest import join, membership_of
-from tests.test_mail import REDIS_TEST_URL, redis_queue  # noqa: F401 - a fixture used below
+from tests.conftest import PRIVATE_REDIS
 
 pytestmark = pytest.mark.config(WEBHOOK_PROCESSING="queued")
 
@@ -37,8 +37,7 @@ def test_the_worker_delivers_the_welcome_mail_its_event_queued(
     assert mail_statuses(app) == {"membership_welcome": "sent"}
 
 
-@pytest.mark.config(REDIS_URL=REDIS_TEST_URL)
-@pytest.mark.usefixtures("redis_queue")
+@pytest.mark.config(REDIS_URL=PRIVATE_REDIS)
 def test_with_redis_the_worker_runs_the_event_and_then_sends_its_mail(
     app, reader, auth, stripe_world, runner, mailbox
 ):
