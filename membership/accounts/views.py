@@ -62,7 +62,6 @@ def register():
             db.session.commit()
             if result.created:
                 login_user(result.user)
-                session["locale"] = result.user.locale
             flash(_("We sent a link to your e-mail address: follow it to confirm the address."))
             # The page this leads to sets the access-token cookie of a new account: this answer
             # carries the same cookies whether it signed the reader in or not.
@@ -90,7 +89,6 @@ def login():
             db.session.commit()
             fresh_session()  # no fixation; a plan the reader chose is kept
             login_user(user, remember=form.remember.data)
-            session["locale"] = user.locale
             return redirect(target, 303)
         form.password.errors.append(_("That e-mail and password do not match an account."))
     if form.errors:
@@ -198,7 +196,6 @@ def update_profile():
             current_user, form.name.data, form.locale.data, form.email_consent.data
         )
         db.session.commit()
-        session["locale"] = current_user.locale
         flash(_("Your details are saved."))
         return redirect(url_for("accounts.account"), 303)
     return render_template(

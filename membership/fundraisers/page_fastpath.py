@@ -25,6 +25,7 @@ from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 
+from membership import i18n
 from membership.access import tokens
 
 PREFIX = "/fundraisers/"
@@ -119,6 +120,7 @@ class PageFastPath:
                     config["SESSION_COOKIE_NAME"],
                     config.get("REMEMBER_COOKIE_NAME", "remember_token"),
                     tokens.COOKIE_NAME,
+                    i18n.COOKIE,  # the switcher's language: Flask picks the page's locale
                 )
             )
         return self._cookies.isdisjoint(parse_cookie(header))

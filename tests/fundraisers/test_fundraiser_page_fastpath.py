@@ -79,8 +79,8 @@ def test_a_gift_shows_once_the_freshness_bound_passed(app, campaign, auth, strip
 def test_each_language_gets_its_own_entry(app, fast_path, monkeypatch):
     english = app.test_client().get(PAGE)
     russian = app.test_client().get(PAGE, headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
-    assert '<html lang="en">' in english.get_data(as_text=True)
-    assert '<html lang="ru">' in russian.get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in english.get_data(as_text=True)
+    assert '<html lang="ru" dir="ltr">' in russian.get_data(as_text=True)
     assert len(fast_path.entries) == 2
     _no_flask(fast_path, monkeypatch)
     again = app.test_client().get(PAGE, headers={"Accept-Language": "ru"})
@@ -162,3 +162,11 @@ def test_freshness_zero_turns_the_micro_cache_off(app, fast_path, flask_calls):
     first, second = app.test_client().get(PAGE), app.test_client().get(PAGE)
     assert first.data == second.data
     assert flask_calls == [f"{PAGE}?", f"{PAGE}?"] and fast_path.entries == {}
+
+
+def test_a_reader_who_chose_a_language_gets_the_page_in_it_not_the_cached_one(app, fast_path):
+    app.test_client().get(PAGE)  # the English page is in the micro-cache now
+    reader = app.test_client()
+    reader.get(PAGE + "?lang=ka")  # the switcher: remembered in a cookie
+    page = reader.get(PAGE).get_data(as_text=True)
+    assert '<html lang="ka" dir="ltr">' in page
