@@ -27,7 +27,8 @@ def index():
 
 @bp.route("/healthz")
 def healthz():
-    """200 when the database answers, 503 when it does not."""
+    """200 when the database answers, 503 when it does not (a load balancer then sends no
+    traffic here; the pool's pre-ping means the first check after a restart already passes)."""
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any driver error means "not healthy"
