@@ -192,7 +192,9 @@ class _MailQueue:
         except Exception as exc:  # Redis unreachable: the mail must still go out
             if self.down_since is None:
                 self.down_since = time.monotonic()
-                log.warning("mail queue unavailable (%s); sending mail inline until it is back", exc)
+                log.warning(
+                    "mail queue unavailable (%s); sending mail inline until it is back", exc
+                )
             self.retry_at = time.monotonic() + REDIS_RETRY_SECONDS
             return False
         if self.down_since is not None:

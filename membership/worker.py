@@ -17,6 +17,7 @@ next one, and a restarted database loses nothing that was committed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -80,10 +81,8 @@ def _first_line(error: BaseException) -> str:
 
 def _discard_session() -> None:
     """Forget the session after a failure (its connection may be dead: never raise here)."""
-    try:
+    with contextlib.suppress(Exception):  # the connection is gone; remove() below drops it
         db.session.rollback()
-    except Exception:  # noqa: S110 - the connection is gone; remove() below drops it
-        pass
     db.session.remove()
 
 
@@ -103,8 +102,8 @@ class Wakeups:
         if not self.listens or self.connection is not None:
             return
         pooled = self.engine.raw_connection()
-        pooled.detach()  # ours alone, and closed with us: not returned to the pool
         driver = pooled.driver_connection
+        pooled.detach()  # ours alone, and closed with us: not returned to the pool
         driver.autocommit = True
         driver.execute(f"LISTEN {CHANNEL}")
         self.connection = driver
@@ -130,10 +129,8 @@ class Wakeups:
         """Drop the listening connection (reopened by the next `listen`)."""
         connection, self.connection = self.connection, None
         if connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a dead connection
                 connection.close()
-            except Exception:  # noqa: S110 - closing a dead connection
-                pass
 
 
 def event_loop(app: Flask, stop: threading.Event) -> None:
@@ -177,54 +174,46 @@ def mail_sweeper(app: Flask, stop: threading.Event) -> None:
                 db.session.remove()
 
 
-def _rq_worker_class():
-    """RQ's in-process worker, able to run outside the main thread (no signal handlers, job
-    time limits by timer instead of SIGALRM)."""
-    from rq import SimpleWorker
-    from rq.timeouts import TimerDeathPenalty
-
-    class MailWorker(SimpleWorker):
-        death_penalty_class = TimerDeathPenalty
-
-        def _install_signal_handlers(self) -> None:
-            """The main thread's signals belong to the event loop."""
-
-    return MailWorker
-
-
-class _QuietRedisErrors(logging.Filter):
-    """RQ logs a traceback each time its connection fails; our Outage says it once."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return error is None or not disconnected(error)
-
-
 def rq_mail(app: Flask, url: str, stop: threading.Event, burst: bool = False) -> None:
-    """Drain the RQ mail queue; when Redis goes away, back off and reconnect."""
-    logging.getLogger("rq.worker").addFilter(_QuietRedisErrors())
-    name = app.config.get("QUEUE_PREFIX", "") + "mail"
-    worker_class = _rq_worker_class()
+    """Drain the RQ mail queue (each job names a `mail_jobs` row to send); when Redis goes
+    away, back off and reconnect. `burst`: until the queue is empty.
+
+    A small loop of our own rather than RQ's Worker: that one retries a lost Redis inside its
+    dequeue, logging at every retry, and cannot run beside the main thread's signals. A job
+    popped here and lost (a crash before it ran) costs nothing: its row is still pending and
+    the sweep sends it. The row's lock and status make a second delivery send nothing."""
+    from rq import Queue
+    from rq.exceptions import DequeueTimeout
+
+    connection = mail.redis_connection(url)
+    queue = Queue(app.config.get("QUEUE_PREFIX", "") + "mail", connection=connection)
     with app.app_context():
         outage = Outage("Redis (mail queue)")
         while not stop.is_set():
-            connection = mail.redis_connection(url)
             try:
-                connection.ping()
+                found = Queue.dequeue_any([queue], None if burst else 2, connection=connection)
                 outage.ok()
-                worker = worker_class([name], connection=connection, worker_ttl=60)
-                worker.work(burst=burst, logging_level="WARNING")
-                if burst:
-                    return
-                connection.ping()  # RQ's loop ends when its connection fails: did it?
-                stop.wait(1.0)  # it ended for another reason: start a fresh one, unhurried
+            except DequeueTimeout:
+                outage.ok()
+                continue
             except Exception as error:
                 if burst:
-                    log.warning("mail queue unreachable (%s); mail stays pending", error)
+                    log.warning("mail queue unreachable (%s); its mail stays pending", error)
                     return
                 stop.wait(outage.failed(error))
-            finally:
-                connection.close()
+                continue
+            if found is None:  # burst, and nothing left
+                return
+            job, _queue = found
+            try:
+                job.func(*job.args, **job.kwargs)
+            except Exception:  # a bad job must not stop the loop; its row keeps the mail
+                log.exception("mail queue: job %s failed", job.id)
+                _discard_session()
+            try:
+                job.delete()
+            except Exception as error:  # Redis went away just now: the next dequeue says so
+                log.debug("mail queue: could not delete job %s: %s", job.id, error)
 
 
 def run(app: Flask) -> None:
