@@ -32,6 +32,8 @@ def test_webhooks_across_a_database_restart_are_accepted_or_refused_for_a_retry(
     assert refused.get_json()["error"]["status"] == 503
     health = client.get("/healthz")
     assert (health.status_code, health.get_json()["database"]) == (503, False)
+    page = client.get("/")
+    assert page.status_code == 503 and "briefly unavailable" in page.get_data(as_text=True)
 
     postgres.start()
     assert client.get("/healthz").status_code == 200
