@@ -8,7 +8,7 @@ import pytest
 
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.postgres_only]
 
 
 def test_webhooks_across_a_database_restart_are_accepted_or_refused_for_a_retry(

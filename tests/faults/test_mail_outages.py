@@ -10,7 +10,7 @@ import pytest
 
 from tests.faults.conftest import RECEIPT, wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.postgres_only]
 
 
 def _receipts_once_each(smtp_sink, count: int) -> bool:

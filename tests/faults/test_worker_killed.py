@@ -14,7 +14,7 @@ from membership.extensions import db
 from membership.ledger.models import LedgerEntry
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.postgres_only]
 
 GIFTS = 40
 

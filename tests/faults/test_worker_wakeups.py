@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.postgres_only]
 
 
 def _transactions(url: str) -> int:
