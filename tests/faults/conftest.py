@@ -32,7 +32,17 @@ from membership.extensions import db
 from tests.conftest import Mailbox
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """PostgreSQL's server binaries: PG_BIN, else Debian's newest /usr/lib/postgresql/*/bin."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 REDIS_SERVER = shutil.which("redis-server")
 
 
