@@ -38,7 +38,10 @@ def _pg_bin() -> Path:
     """PostgreSQL's server binaries: PG_BIN, else Debian's newest /usr/lib/postgresql/*/bin."""
     if os.environ.get("PG_BIN"):
         return Path(os.environ["PG_BIN"])
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
     return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
 
 
@@ -261,18 +264,17 @@ def smtp_sink():
 
 def app_settings(postgres: PostgresCluster, smtp: SmtpSink, sandbox, **extra) -> dict:
     """Production-like settings on this test's servers: queued webhooks, the real pool options."""
-    return test_config(
-        postgres.url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(postgres.url),
-        WEBHOOK_PROCESSING="queued",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_USE_TLS=False,
-        STRIPE_API_BASE=sandbox.url,
-        FUNDRAISER_PROGRESS_FRESHNESS=0,
-        FUNDRAISER_PAGE_FRESHNESS=0,
-        **extra,
-    )
+    settings = {
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(postgres.url),
+        "WEBHOOK_PROCESSING": "queued",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port,
+        "MAIL_USE_TLS": False,
+        "STRIPE_API_BASE": sandbox.url,
+        "FUNDRAISER_PROGRESS_FRESHNESS": 0,
+        "FUNDRAISER_PAGE_FRESHNESS": 0,
+    }
+    return test_config(postgres.url, **(settings | extra))
 
 
 class Workers:

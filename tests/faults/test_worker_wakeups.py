@@ -32,11 +32,11 @@ def test_an_idle_worker_is_woken_by_the_webhook_and_does_not_poll(
     events = newsroom.give(1)
     workers.start(MAIL_RETRY_SECONDS="30")  # the default fallback poll: every 5 s
     wait_for(lambda: "Running Stripe events" in workers.output(), 30, "the worker to start")
-    time.sleep(1.5)  # past its first look for work
+    time.sleep(1)  # past its first look for work
     before = _transactions(postgres.url)
-    time.sleep(3)
+    time.sleep(2)
     idle = _transactions(postgres.url) - before
-    assert idle < 6, idle  # polling five times a second would be 15 or more
+    assert idle < 5, idle  # polling five times a second would be 10 or more
 
     started = time.monotonic()
     newsroom.deliver(events)
