@@ -90,9 +90,12 @@ def worker(burst: bool) -> None:
         if url:
             loops.rq_mail(app, url, threading.Event(), burst=True)
         return
-    waits = "PostgreSQL's NOTIFY" if db.engine.dialect.name == "postgresql" else "a poll"
+    if db.engine.dialect.name == "postgresql":
+        waits = "woken by PostgreSQL's NOTIFY"
+    else:
+        waits = f"polling every {float(app.config.get('WORKER_POLL_SECONDS') or 0.2):g} s"
     queue = ", and the mail queue on Redis" if url else ""
-    click.echo(f"Running Stripe events (woken by {waits}), due mail{queue}.")
+    click.echo(f"Running Stripe events ({waits}), due mail{queue}.")
     loops.run(app)
 
 
