@@ -99,7 +99,7 @@ def _worker(env: dict[str, str]) -> subprocess.Popen:
         [str(BIN / "flask"), "--app", "wsgi", "worker"], cwd=ROOT, env=env,
         start_new_session=True, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = process.stdout.readline()  # "Running Stripe events every 0.2 s."
+    line = process.stdout.readline()  # "Running Stripe events (…), due mail."
     if not line.startswith("Running"):
         raise RuntimeError(f"flask worker did not start: {line!r}")
     return process

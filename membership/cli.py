@@ -77,63 +77,31 @@ def send_pending() -> None:
 @click.option("--burst", is_flag=True, help="Stop when nothing is left to do.")
 @with_appcontext
 def worker(burst: bool) -> None:
-    """Run queued Stripe events (WEBHOOK_PROCESSING=queued) and send queued mail (REDIS_URL)."""
+    """Run queued Stripe events (WEBHOOK_PROCESSING=queued) and send due and queued mail."""
+    from membership import worker as loops
     from membership.billing import events
 
     app = current_app._get_current_object()
     url = app.config.get("REDIS_URL")
-    poll = float(app.config.get("WORKER_POLL_SECONDS", 0.2))
     if burst:
         counts = events.run_due()
         click.echo(f"Stripe events: {counts_line(counts, 'none due')}.")
+        mail.sweep()
         if url:
-            _mail_worker(app, url, burst=True)
+            loops.rq_mail(app, url, threading.Event(), burst=True)
         return
-    click.echo(f"Running Stripe events every {poll:g} s" + (" and the mail queue." if url else "."))
-    if not url:
-        _event_loop(app, poll, threading.Event())
-        return
-    # The mail queue's RQ worker wants the main thread (signals); the events run beside it.
-    stop = threading.Event()
-    thread = threading.Thread(target=_event_loop, args=(app, poll, stop), daemon=True)
-    thread.start()
-    try:
-        _mail_worker(app, url, burst=False)
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+    if db.engine.dialect.name == "postgresql":
+        waits = "woken by PostgreSQL's NOTIFY"
+    else:
+        waits = f"polling every {float(app.config.get('WORKER_POLL_SECONDS') or 0.2):g} s"
+    queue = ", and the mail queue on Redis" if url else ""
+    click.echo(f"Running Stripe events ({waits}), due mail{queue}.")
+    loops.run(app)
 
 
 def counts_line(counts: dict[str, int], empty: str) -> str:
     """ "1 failed, 3 processed" for a summary line, or `empty`."""
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or empty
-
-
-def _event_loop(app: Flask, poll: float, stop: threading.Event) -> None:
-    """Run due events, then sleep `poll` seconds when there were none, until `stop`."""
-    from membership.billing import events
-
-    with app.app_context():
-        while not stop.is_set():
-            try:
-                done = events.run_due(limit=100)
-            except Exception:  # the database went away: keep the worker alive, try again
-                log.exception("stripe events: the worker's step failed")
-                db.session.rollback()
-                done = {}
-            finally:
-                db.session.remove()
-            if not done:
-                stop.wait(poll)
-
-
-def _mail_worker(app: Flask, url: str, burst: bool) -> None:
-    """RQ's worker for the mail queue, in this process (no fork) and this app context."""
-    from redis import Redis
-    from rq import SimpleWorker
-
-    name = app.config.get("QUEUE_PREFIX", "") + "mail"
-    SimpleWorker([name], connection=Redis.from_url(url)).work(burst=burst)
 
 
 @stripe_cli.command("sandbox")

@@ -66,6 +66,19 @@ def _processing(env: dict[str, str]) -> str:
     return mode
 
 
+def engine_options(database_url: str) -> dict[str, object]:
+    """SQLAlchemy engine options that survive a database restart.
+
+    A pooled connection is pinged as it is checked out (one round trip, invisible next to a
+    page), so the first request after PostgreSQL restarted gets a fresh connection instead of
+    a 500; a connection attempt to an unreachable server gives up after 5 s instead of hanging
+    the page (and `/healthz` answers 503 within that time)."""
+    options: dict[str, object] = {"pool_pre_ping": True, "pool_recycle": 300}
+    if database_url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": 5}
+    return options
+
+
 def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
     """Build Flask settings from environment variables; refuses to run without a secret key."""
     if env is None:
@@ -89,14 +102,14 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
     base_url = (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     insecure_cookies = debug or dev_server
 
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'membership.sqlite3'}"
+
     return {
         "SECRET_KEY": secret_key,
         "DEBUG": debug,
         "DEV_SERVER": dev_server,
-        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
-        or f"sqlite:///{INSTANCE / 'membership.sqlite3'}",
-        # Recycle instead of pinging before every checkout: a ping is a round trip per request.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 300},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "BASE_URL": base_url,
         "SITE_NAME": env.get("SITE_NAME") or "Newsroom Members",
         "STRIPE_SECRET_KEY": stripe_key or SANDBOX_API_KEY,
@@ -114,7 +127,11 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         # Webhook events: "queued" (stored and answered; `flask worker` runs them) or "inline"
         # (run in the webhook request, the default).
         "WEBHOOK_PROCESSING": _processing(env),
-        "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.2, positive=True),
+        # How often an idle worker looks for due events: on PostgreSQL it is woken by NOTIFY
+        # and this is the fallback (default 5 s); on SQLite it polls (default 0.2 s).
+        "WORKER_POLL_SECONDS": _float(env, "WORKER_POLL_SECONDS", 0.0, positive=True) or None,
+        # First pause before a failed mail is retried by the worker; it doubles, up to an hour.
+        "MAIL_RETRY_SECONDS": _float(env, "MAIL_RETRY_SECONDS", 30.0, positive=True),
         "QUEUE_PREFIX": env.get("QUEUE_PREFIX") or "",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 900),

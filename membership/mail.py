@@ -5,13 +5,21 @@ webhook, `flask worker`, a command): sent inline, or, when REDIS_URL is set, giv
 queue "mail" that `flask worker` drains (so a webhook or a page never waits for SMTP). Without
 MAIL_SERVER the message goes to the log and to `instance/outbox/` as an .eml file. A dedupe key
 makes a mail that a retried webhook queues twice go out once.
+
+The `mail_jobs` row is the truth, Redis only a hand-off: when Redis cannot be reached the mail
+is sent inline instead (and the outage is logged once, not per mail); when SMTP fails the job is
+kept as failed with a next attempt time (MAIL_RETRY_SECONDS, doubling); and `flask worker`
+sweeps up whatever is due (a failed job's retry, or a pending job whose hand-off Redis lost).
+Sending locks the row (FOR UPDATE SKIP LOCKED) and re-reads its status, so the RQ job, the sweep
+and `flask mail send-pending` never send one mail twice.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -19,7 +27,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale, lazy_gettext
-from sqlalchemy import JSON, Integer, String, Text, event, select
+from sqlalchemy import JSON, Integer, String, Text, and_, event, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from membership.database import insert_new
@@ -48,6 +56,11 @@ SUBJECTS = {
 
 _PENDING = "membership.mail.pending"
 _MONEY = "$money"
+MAX_ATTEMPTS = 10
+# A pending job older than this was handed to a queue that lost it (Redis restarted empty, a
+# worker killed mid-job): the worker's sweep sends it.
+STALE_PENDING = timedelta(minutes=2)
+REDIS_RETRY_SECONDS = 5.0  # after Redis failed, send inline this long before trying it again
 
 
 class MailJob(db.Model):
@@ -66,6 +79,8 @@ class MailJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a failed job is due again (the worker's sweep retries it then).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def money(minor: int, currency: str) -> dict[str, Any]:
@@ -157,34 +172,62 @@ def hand_on(ids: list[int]) -> int:
         return sent
 
 
-def _queue():
-    """The RQ queue for mail when REDIS_URL is set, else None."""
+class _MailQueue:
+    """The RQ queue for mail, and whether its Redis failed lately: one log line per outage, and
+    no new try for REDIS_RETRY_SECONDS after a failure (pages send inline meanwhile)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        from rq import Queue
+
+        self.queue = Queue(name, connection=redis_connection(url))
+        self.down_since: float | None = None
+        self.retry_at = 0.0
+
+    def enqueue(self, ids: list[int]) -> bool:
+        """Hand jobs to the worker; False when Redis is (or was just now) unreachable."""
+        if time.monotonic() < self.retry_at:
+            return False
+        try:
+            for job_id in ids:
+                self.queue.enqueue(deliver_job, job_id, job_id=f"mail-{job_id}", result_ttl=0)
+        except Exception as exc:  # Redis unreachable: the mail must still go out
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                log.warning(
+                    "mail queue unavailable (%s); sending mail inline until it is back", exc
+                )
+            self.retry_at = time.monotonic() + REDIS_RETRY_SECONDS
+            return False
+        if self.down_since is not None:
+            pause = time.monotonic() - self.down_since
+            log.warning("mail queue reachable again after %.0f s", pause)
+            self.down_since = None
+        return True
+
+
+def _queue() -> _MailQueue | None:
+    """This app's mail queue when REDIS_URL is set, else None."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
     queue = current_app.extensions.get("membership.mail_queue")
     if queue is None:
-        from redis import Redis
-        from rq import Queue
-
-        name = current_app.config.get("QUEUE_PREFIX", "") + "mail"
-        queue = Queue(name, connection=Redis.from_url(url))
+        queue = _MailQueue(url, current_app.config.get("QUEUE_PREFIX", "") + "mail")
         current_app.extensions["membership.mail_queue"] = queue
     return queue
+
+
+def redis_connection(url: str):
+    """A Redis client that gives up quickly: a page must not hang on an unreachable Redis."""
+    from redis import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
 
 
 def _enqueue(ids: list[int]) -> bool:
     """Hand mail jobs to the worker; False (send inline) when there is no queue or Redis fails."""
     queue = _queue()
-    if queue is None:
-        return False
-    try:
-        for job_id in ids:
-            queue.enqueue(deliver_job, job_id, job_id=f"mail-{job_id}", result_ttl=0)
-    except Exception as exc:  # Redis unreachable: the mail must still go out
-        log.warning("mail queue unavailable (%s); sending inline", exc)
-        return False
-    return True
+    return queue is not None and queue.enqueue(ids)
 
 
 def deliver_job(job_id: int) -> bool:
@@ -199,19 +242,62 @@ def deliver_job(job_id: int) -> bool:
 
 
 def send_pending(limit: int = 500) -> int:
-    """Retry every mail still pending or failed (for `flask mail send-pending` and workers)."""
+    """Retry every mail still pending or failed, now (for `flask mail send-pending`)."""
     jobs = db.session.scalars(
         select(MailJob)
-        .where(MailJob.status.in_(("pending", "failed")), MailJob.attempts < 10)
+        .where(MailJob.status.in_(("pending", "failed")), MailJob.attempts < MAX_ATTEMPTS)
         .order_by(MailJob.id)
         .limit(limit)
     ).all()
     return sum(_attempt(db.session, job) for job in jobs)
 
 
+def sweep(limit: int = 100) -> int:
+    """The worker's periodic pass: send failed jobs whose retry time came and pending jobs that
+    no queue delivered (STALE_PENDING); returns how many went out."""
+    now = utcnow()
+    ids = db.session.scalars(
+        select(MailJob.id)
+        .where(
+            or_(
+                and_(MailJob.status == "pending", MailJob.created_at < now - STALE_PENDING),
+                and_(MailJob.status == "failed", MailJob.next_attempt_at <= now),
+            ),
+            MailJob.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(MailJob.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    sent = 0
+    for job_id in ids:
+        job = db.session.get(MailJob, job_id)
+        if job is not None:
+            sent += _attempt(db.session, job)
+    return sent
+
+
+def retry_pause(attempts: int) -> timedelta:
+    """How long a job that failed `attempts` times waits: MAIL_RETRY_SECONDS, doubling, at
+    most an hour."""
+    base = float(current_app.config.get("MAIL_RETRY_SECONDS", 30))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
+
+
 def _attempt(session: Session, job: MailJob) -> int:
     """Render and deliver one job, recording the outcome in `session`; never raises for SMTP
-    or rendering errors."""
+    or rendering errors. The row is locked while it is sent, and skipped when another process
+    holds it or sent it meanwhile (the queue, the sweep and the command never send twice)."""
+    locked = session.scalar(
+        select(MailJob)
+        .where(MailJob.id == job.id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if locked is None or locked.status == "sent":
+        session.rollback()
+        return 0
+    job = locked
     job.attempts += 1
     try:
         deliver(render(job, session))
@@ -219,11 +305,13 @@ def _attempt(session: Session, job: MailJob) -> int:
         log.warning("mail %s to %s failed: %s", job.id, job.recipient, exc)
         job.status = "failed"
         job.last_error = str(exc)[:2000]
+        job.next_attempt_at = utcnow() + retry_pause(job.attempts)
         session.commit()
         return 0
     job.status = "sent"
     job.sent_at = utcnow()
     job.last_error = None
+    job.next_attempt_at = None
     session.commit()
     return 1
 

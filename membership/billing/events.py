@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from membership.billing.models import StripeEvent
 from membership.database import insert_ignoring_duplicates
@@ -169,6 +169,16 @@ def claim_next() -> StripeEvent | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+def next_retry_in() -> float | None:
+    """Seconds until the earliest failed event is due again (None when none waits), so that an
+    idle worker wakes for it."""
+    due = db.session.scalar(
+        select(func.min(StripeEvent.next_attempt_at)).where(StripeEvent.status == "failed")
+    )
+    db.session.rollback()
+    return None if due is None else max(0.0, (due - utcnow()).total_seconds())
 
 
 def run_due(limit: int | None = None) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy.exc import DBAPIError
 
 from membership.billing import events, stripe_gateway
 from membership.extensions import csrf, db, limiter
@@ -30,8 +31,14 @@ def stripe_webhook():
     problem = events.malformed(event)
     if problem is not None:
         return _malformed(problem, event.get("id"))
-    outcome = events.receive(event)
-    db.session.commit()
+    try:
+        outcome = events.receive(event)
+        db.session.commit()
+    except DBAPIError as exc:  # the database is away: nothing stored, so Stripe must retry
+        db.session.rollback()
+        log.warning("stripe webhook %s not stored, database unavailable: %s", event["id"], exc)
+        message = "database unavailable; retry later"
+        return jsonify(error={"status": 503, "message": message}), 503, {"Retry-After": "10"}
     return jsonify(received=True, status=outcome.status), outcome.http_status
 
 
