@@ -6,7 +6,7 @@ redelivery). PostgreSQL only; on SQLite the worker polls. A failed mail job reme
 worker's sweep retries it.
 
 Revision ID: a1f7c3e9b5d2
-Revises: f3a9c6d2e817
+Revises: 7c3e5a9d1f20
 Create Date: 2026-12-03 14:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a1f7c3e9b5d2"
-down_revision = "f3a9c6d2e817"
+down_revision = "7c3e5a9d1f20"
 branch_labels = None
 depends_on = None
 
