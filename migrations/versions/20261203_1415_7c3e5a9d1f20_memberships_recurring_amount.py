@@ -2,7 +2,7 @@
 
 Revision ID: 7c3e5a9d1f20
 Revises: f3a9c6d2e817
-Create Date: 2026-12-03 13:30:00
+Create Date: 2026-12-03 14:15:00
 
 """
 
