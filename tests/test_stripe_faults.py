@@ -12,7 +12,7 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
-from membership.accounts.models import Role
+from membership.accounts.models import Role, User
 from membership.billing import stripe_gateway as gateway
 from membership.billing.demo import seed_catalogue
 from membership.billing.models import Membership
@@ -135,7 +135,7 @@ def test_joining_a_plan_says_the_provider_is_unreachable_and_makes_no_membership
     app, client, auth, catalogue, stripe_down
 ):
     with app.app_context():
-        make_user(email="reader@example.org")
+        user_id = make_user(email="reader@example.org").id
     auth.login()
     token = csrf_token(client, "/plans")
 
@@ -147,7 +147,7 @@ def test_joining_a_plan_says_the_provider_is_unreachable_and_makes_no_membership
     _assert_provider_unreachable(response, seconds, stripe_down)
     assert _count(app, Membership) == 0
     with app.app_context():
-        assert db.session.scalar(select(func.count()).where(Membership.id.is_not(None))) == 0
+        assert db.session.get(User, user_id).stripe_customer_id is None
 
 
 def test_the_billing_portal_says_the_provider_is_unreachable(
@@ -165,6 +165,31 @@ def test_the_billing_portal_says_the_provider_is_unreachable(
     )
 
     _assert_provider_unreachable(response, seconds, stripe_down)
+
+
+def test_cancelling_a_membership_says_the_provider_is_unreachable_and_changes_nothing(
+    app, client, auth, catalogue, stripe_down
+):
+    with app.app_context():
+        user = make_user(email="reader@example.org")
+        membership = Membership(
+            user_id=user.id, stripe_subscription_id="sub_faults2", stripe_customer_id="cus_faults2",
+            status="active", amount=500, currency="eur", started_at=utcnow(),
+        )  # fmt: skip
+        db.session.add(membership)
+        db.session.commit()
+        membership_id = membership.id
+    auth.login()
+    token = csrf_token(client, "/account")
+
+    response, seconds = _timed(
+        lambda: client.post(f"/account/membership/{membership_id}/cancel",
+                            data={"csrf_token": token})
+    )  # fmt: skip
+
+    _assert_provider_unreachable(response, seconds, stripe_down)
+    with app.app_context():
+        assert db.session.get(Membership, membership_id).cancel_at_period_end is False
 
 
 def test_a_fundraiser_gift_says_the_provider_is_unreachable_and_counts_nothing(
