@@ -116,6 +116,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "STRIPE_SANDBOX": sandbox,
         "STRIPE_WEBHOOK_SECRET": webhook_secret,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # Seconds one Stripe call may wait on the network, all its attempts together.
+        "STRIPE_TIMEOUT": _float(env, "STRIPE_TIMEOUT", 10.0, positive=True),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int(env, "MAIL_PORT", 587),
         "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def _titles() -> dict[int, str]:
         405: _("That is not allowed here"),
         429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
+        503: _("Payments are unavailable for a moment"),
     }
 
 
@@ -42,12 +44,29 @@ def render_error(code: int, description: str | None = None):
     ), code
 
 
+# What a reader told "try again in a minute" may do: come back after this many seconds.
+PROVIDER_RETRY_AFTER = 60
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         return render_error(400, _("The form expired or was sent from elsewhere. Try again."))
+
+    @app.errorhandler(PaymentProviderError)
+    def _payment_provider(error: PaymentProviderError):
+        # Whatever the request wrote before Stripe failed (a pending gift, a customer id) goes.
+        db.session.rollback()
+        log.error("payment provider failed on %s %s: %s", request.method, request.path, error)
+        message = _(
+            "The payment provider cannot be reached right now. Nothing was charged; "
+            "please try again in a minute."
+        )
+        response = make_response(render_error(503, message))
+        response.headers["Retry-After"] = str(PROVIDER_RETRY_AFTER)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -197,6 +197,8 @@ def refund_payment(entry: LedgerEntry, amount: int | None, staff: User, action_k
     key = f"admin-refund-{entry.id}-{action_key}-{amount or 'rest'}"
     try:
         refund_id = gateway.refund_payment_intent(payment_intent_of(entry), amount, key)
+    except gateway.PaymentProviderUnreachable:
+        raise  # the 503 page; trying again reuses the key, so no refund is made twice
     except gateway.PaymentProviderError as exc:
         raise StaffError(_l("Stripe refused the refund: %(error)s", error=str(exc))) from exc
     audit.record(

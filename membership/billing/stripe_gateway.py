@@ -29,6 +29,10 @@ class PaymentProviderError(Exception):
     """Stripe refused or could not be reached; the message is for logs, not readers."""
 
 
+class PaymentProviderUnreachable(PaymentProviderError):
+    """Stripe could not be reached, or did not answer in time (every attempt of the call)."""
+
+
 class WebhookSignatureError(Exception):
     """A webhook whose signature is missing, wrong, too old or too far ahead."""
 
@@ -47,12 +51,32 @@ def webhook_clock() -> float:
     return time.time()
 
 
+# One Stripe call makes at most this many attempts: the SDK retries a timeout, a refused
+# connection, a 409 or a 5xx, with the call's idempotency key, so no retry does anything twice.
+ATTEMPTS = 3
+
+
+def timeouts(budget: float) -> tuple[float, float]:
+    """(connect, read) seconds of one attempt: the attempts of one call share `budget`
+    (STRIPE_TIMEOUT), a quarter of each attempt to connect and the rest to hear the answer.
+
+    A call's worst case is budget + the SDK's pauses before its retries (0.5 s, then at most
+    1 s): 10 + 1.5 = 11.5 s with the default, within the 15 s a page may take (docs/deployment.md).
+    """
+    attempt = budget / ATTEMPTS
+    return attempt / 4, attempt * 3 / 4
+
+
 def client() -> stripe.StripeClient:
-    """A Stripe client for this app's key (and the sandbox's address when configured)."""
+    """A Stripe client for this app's key (and the sandbox's address when configured), whose
+    calls give up after STRIPE_TIMEOUT seconds of waiting, retries included."""
     cached = current_app.extensions.get("membership.stripe_client")
     if cached is None:
         config = current_app.config
-        options: dict[str, Any] = {"max_network_retries": 2}
+        options: dict[str, Any] = {
+            "max_network_retries": ATTEMPTS - 1,
+            "http_client": stripe.RequestsClient(timeout=timeouts(config["STRIPE_TIMEOUT"])),
+        }
         if config.get("STRIPE_API_BASE"):
             options["base_addresses"] = {"api": config["STRIPE_API_BASE"]}
         cached = stripe.StripeClient(config["STRIPE_SECRET_KEY"], **options)
@@ -60,12 +84,20 @@ def client() -> stripe.StripeClient:
     return cached
 
 
+def _failure(exc: stripe.StripeError) -> PaymentProviderError:
+    """Our one domain error for a Stripe failure; no answer at all is PaymentProviderUnreachable."""
+    message = f"{type(exc).__name__}: {exc.user_message or exc}"
+    if isinstance(exc, stripe.APIConnectionError):  # refused, reset, timed out: every attempt
+        return PaymentProviderUnreachable(message)
+    return PaymentProviderError(message)
+
+
 def _call(method, *args, **kwargs) -> dict[str, Any]:
     """Call the SDK and return plain JSON; every Stripe failure becomes PaymentProviderError."""
     try:
         result = method(*args, **kwargs)
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        raise _failure(exc) from exc
     # Stripe's own JSON as sent: plain types only (to_dict() would hold Decimals).
     response = getattr(result, "last_response", None)
     if response is not None:
@@ -78,7 +110,7 @@ def _get(path: str, **params: Any) -> dict[str, Any]:
     try:
         response = client().raw_request("get", path, **params)
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        raise _failure(exc) from exc
     return json.loads(response.body)
 
 
@@ -140,7 +172,7 @@ def delete_customer(customer_id: str) -> None:
             return  # deleted already
         raise PaymentProviderError(str(exc)) from exc
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        raise _failure(exc) from exc
 
 
 def find_product(key: str) -> str | None:
@@ -233,7 +265,7 @@ def expire_checkout_session(session_id: str) -> CheckoutSession:
             return session
         raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
     except stripe.StripeError as exc:
-        raise PaymentProviderError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        raise _failure(exc) from exc
     return CheckoutSession.from_stripe(obj.to_dict())
 
 

@@ -16,7 +16,6 @@ from membership.billing import checkout as joining
 from membership.billing import services
 from membership.billing.forms import CheckoutForm
 from membership.billing.models import Membership, Plan
-from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.perks.services import access_by_source, active_grants, perks_held
@@ -78,11 +77,6 @@ def checkout(slug: str, choice: MultiDict | None = None):
         db.session.rollback()
         flash(CHECKOUT_ERRORS.get(str(exc), CHECKOUT_ERRORS["plan"])(), "error")
         return redirect(url_for("billing.plans") + f"#plan-{slug}", 303)
-    except PaymentProviderError:
-        db.session.rollback()
-        log.exception("checkout for %s failed", slug)
-        flash(_("Payments are unavailable for a moment. Please try again."), "error")
-        return redirect(url_for("billing.plans"), 303)
     db.session.commit()
     return redirect(url, 303)
 
@@ -147,10 +141,6 @@ def _to_portal():
     except joining.CheckoutError:
         flash(CHECKOUT_ERRORS["no-customer"](), "error")
         return redirect(url_for("billing.plans"), 303)
-    except PaymentProviderError:
-        log.exception("billing portal failed")
-        flash(_("Payments are unavailable for a moment. Please try again."), "error")
-        return redirect(url_for("accounts.account"), 303)
     return redirect(url, 303)
 
 
@@ -163,13 +153,7 @@ def change_membership(membership_id: int, action: str):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.set_cancel_at_period_end(membership, action == "cancel", current_user)
-    except PaymentProviderError:
-        db.session.rollback()
-        log.exception("cancel/resume failed")
-        flash(_("Payments are unavailable for a moment. Please try again."), "error")
-        return redirect(url_for("accounts.account"), 303)
+    services.set_cancel_at_period_end(membership, action == "cancel", current_user)
     db.session.commit()
     if action == "cancel":
         flash(_("Your membership will end with the paid period. You can resume it until then."))

@@ -110,10 +110,12 @@ def start_donation(
         locale=(user.locale if user else locale) or "en",
         ref=(gift.ref or "").strip()[:200] or None,
     )
+    # No savepoint: on SQLite (pysqlite) a SAVEPOINT outside a transaction starts one that its
+    # RELEASE commits, and the pending row would outlive a Stripe failure below. After a refused
+    # flush the caller rolls back, as after any DonationError.
+    db.session.add(donation)
     try:
-        with db.session.begin_nested():
-            db.session.add(donation)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError as exc:  # staff changed the campaign's currency a moment ago
         raise DonationError("changed") from exc
     metadata = {
@@ -355,6 +357,8 @@ def stop_monthly_gift(donation: Donation, actor: User) -> Donation:
         subscription = gateway.cancel_subscription(
             donation.stripe_subscription_id, f"monthly gift {donation.id} stopped by the donor"
         )
+    except gateway.PaymentProviderUnreachable:
+        raise  # asking again would double the reader's wait
     except gateway.PaymentProviderError:
         subscription = gateway.retrieve_subscription(donation.stripe_subscription_id)
         if subscription.status not in ("canceled", "incomplete_expired"):

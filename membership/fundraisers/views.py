@@ -21,7 +21,6 @@ from flask_login import current_user, login_required
 
 from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
-from membership.billing.stripe_gateway import PaymentProviderError
 from membership.edge import parse_id
 from membership.extensions import csrf, db, limiter
 from membership.fundraisers import campaigns, giving, page_cache, page_fastpath, totals
@@ -161,11 +160,6 @@ def donate(slug: str):
         field, message = ERRORS[str(exc)]
         getattr(form, field).errors = [message(campaign)]
         return _page(campaign, form, 422)
-    except PaymentProviderError:
-        db.session.rollback()
-        log.exception("donation checkout for %s failed", slug)
-        flash(_("Payments are unavailable for a moment. Please try again."), "error")
-        return redirect(url_for("fundraisers.campaign_page", slug=slug), 303)
     db.session.commit()
     return redirect(url, 303)
 
@@ -224,13 +218,7 @@ def stop_monthly_gift(donation_id: int):
                                target=target, form=form)  # fmt: skip
     if not form.validate_on_submit():
         abort(400)
-    try:
-        giving.stop_monthly_gift(donation, current_user)
-    except PaymentProviderError:
-        db.session.rollback()
-        log.exception("stopping monthly gift %s failed", donation_id)
-        flash(_("Payments are unavailable for a moment. Please try again."), "error")
-        return redirect(back, 303)
+    giving.stop_monthly_gift(donation, current_user)
     db.session.commit()
     flash(_("Your monthly gift to %(target)s is stopped. No further payment will be taken. "
             "Thank you for your support!", target=target))  # fmt: skip

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from membership.accounts import sections
 from membership.billing.models import Plan
-from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db, limiter
 from membership.gifts import services
 from membership.gifts.forms import GiftForm, RedeemForm
@@ -61,11 +60,6 @@ def buy():
         db.session.rollback()
         form.plan.errors.append(ERRORS[str(exc)]())
         return _render(form, 400)
-    except PaymentProviderError:
-        db.session.rollback()
-        log.exception("gift checkout failed")
-        flash(_("Payments are unavailable for a moment. Please try again."), "error")
-        return _render(form, 503)
     db.session.commit()
     return redirect(url, 303)
 
