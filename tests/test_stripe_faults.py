@@ -24,6 +24,7 @@ from membership.fundraisers.models import Donation, DonationStatus, Frequency
 from membership.gifts.models import GiftMembership
 from membership.ledger.models import EntryKind, LedgerEntry
 from membership.timeutil import utcnow
+from tests.admin.test_admin_money import refund_form
 from tests.conftest import csrf_token
 from tests.factories import make_user
 from tests.fundraisers.conftest import SLUG, make_campaign, progress
@@ -256,11 +257,9 @@ def test_a_staff_refund_says_the_provider_is_unreachable(app, client, auth, stri
         reader_id, entry_id = reader.id, entry.id
     auth.login(email="staff@example.org")
     page = f"/admin/members/{reader_id}"
-    token = csrf_token(client, page)
+    form = refund_form(client, page)
 
-    response, seconds = _timed(
-        lambda: client.post(f"{page}/payments/{entry_id}/refund", data={"csrf_token": token})
-    )
+    response, seconds = _timed(lambda: client.post(f"{page}/payments/{entry_id}/refund", data=form))
 
     _assert_provider_unreachable(response, seconds, stripe_down)
 

@@ -45,7 +45,7 @@ def test_admin_refunds_a_payment_through_stripe(app, client, auth, catalogue, st
     assert "once Stripe confirms it" in client.get(page).get_data(as_text=True)
 
     refund_url = f"{page}/payments/{payment_id}/refund"
-    response = client.post(refund_url, data={**_refund_form(client, page), "amount": "2"},
+    response = client.post(refund_url, data={**refund_form(client, page), "amount": "2"},
                            follow_redirects=True)  # fmt: skip
     text = response.get_data(as_text=True)
     assert "Stripe is refunding the payment" in text, text[text.find("flash") - 50 :][:400]
@@ -58,16 +58,16 @@ def test_admin_refunds_a_payment_through_stripe(app, client, auth, catalogue, st
     assert "-€2.00" in client.get(page).get_data(as_text=True)
     assert "payment.refund_requested" in audit_actions(app)
 
-    too_much = client.post(refund_url, data={**_refund_form(client, page), "amount": "3.01"},
+    too_much = client.post(refund_url, data={**refund_form(client, page), "amount": "3.01"},
                            follow_redirects=True)  # fmt: skip
     assert "more than what is left" in too_much.get_data(as_text=True)
-    not_money = client.post(refund_url, data={**_refund_form(client, page), "amount": "lots"},
+    not_money = client.post(refund_url, data={**refund_form(client, page), "amount": "lots"},
                             follow_redirects=True)  # fmt: skip
     assert "Enter the amount to refund" in not_money.get_data(as_text=True)
     assert audit_actions(app).count("payment.refund_requested") == 1
 
 
-def _refund_form(client, page: str) -> dict:
+def refund_form(client, page: str) -> dict:
     """The refund form's hidden fields as one page load renders them."""
     html = client.get(page).get_data(as_text=True)
     key = re.search(r'name="action_key" value="([^"]+)"', html)
@@ -93,11 +93,11 @@ def test_two_refunds_of_the_same_amount_are_two_and_a_double_submit_is_one(
 
     # Two staff actions, one after the other, before Stripe's webhooks arrive.
     for _ in range(2):
-        response = client.post(refund_url, data={**_refund_form(client, page), "amount": "1"})
+        response = client.post(refund_url, data={**refund_form(client, page), "amount": "1"})
         assert response.status_code == 303
     assert len(stripe_world.sandbox.events("refund.created")) == 2
     # One form sent twice (a double click, or the browser sending it again).
-    form = {**_refund_form(client, page), "amount": "1"}
+    form = {**refund_form(client, page), "amount": "1"}
     for _ in range(2):
         assert client.post(refund_url, data=form).status_code == 303
     assert len(stripe_world.sandbox.events("refund.created")) == 3
