@@ -30,7 +30,8 @@ PERKS = [
 
 PLANS = [
     # slug, name, description, currency, monthly, yearly, perks, trial days, pay what you want
-    ("supporter", "Supporter", "Read everything, without ads.", "eur", 500, 5000,
+    ("supporter", "Supporter",
+     "Read everything, without ads. · წაიკითხეთ ყველაფერი, რეკლამის გარეშე.", "eur", 500, 5000,
      ["members-only-articles", "ad-free"], 0, 0),
     ("insider", "Insider", "Everything, plus the editors' letter and our events.", "eur", 1200,
      12000, ["members-only-articles", "ad-free", "insider-newsletter", "event-invitations"], 14, 0),
@@ -39,6 +40,7 @@ PLANS = [
 ]  # fmt: skip
 
 DEMO_MEMBER_EMAIL = "member@example.org"
+ARMENIAN_READER_EMAIL = "anahit@example.org"
 
 
 def seed_catalogue(summary, members: int, echo) -> None:
@@ -118,3 +120,10 @@ def seed_paying_member(summary, members: int, echo) -> None:
         echo(f"(The sandbox did not answer, so the demo member has no membership: {exc})")
     summary.parts.append("1 paying member")
     summary.secrets.append(f"Member sign-in: {DEMO_MEMBER_EMAIL} / {password}")
+    # A reader who reads in Armenian: pages and mails follow the account's language.
+    password = secrets.token_urlsafe(12)
+    db.session.add(
+        User(email=ARMENIAN_READER_EMAIL, name="Anahit", password_hash=hash_password(password),
+             role=Role.member, verified_at=utcnow(), locale="hy")
+    )  # fmt: skip
+    summary.secrets.append(f"Armenian-speaking reader: {ARMENIAN_READER_EMAIL} / {password}")

@@ -28,11 +28,15 @@ Give to all three (your gift is shared equally) or choose one. Every euro shows 
 
 * €50 or more: six months of members-only articles
 * Bank transfers count too: staff add them by hand
+
+სამი მცირე რედაქცია, ერთი შეგროვება. შეგიძლიათ შემოწირულობა სამივეს გაუნაწილოთ თანაბრად
+ან ერთი მათგანი აირჩიოთ: ყოველი ევრო ზოლზე გამოჩნდება.
 """
 
 OUTLETS = [
     ("mountain-post", "Mountain Post", "https://mountain-post.example.org/",
-     "Reporting from the highland villages since 2014.", 400_000),
+     "Reporting from the highland villages since 2014. · მაღალმთიანი სოფლების ამბები 2014 წლიდან.",
+     400_000),
     ("river-daily", "River Daily", "https://river-daily.example.org/",
      "Environment and accountability along the river.", None),
     ("valley-voice", "Valley Voice", "https://valley-voice.example.org/",
