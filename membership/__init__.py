@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request
 
 from membership.config import ROOT, from_environment
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -26,7 +30,45 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    _behind_proxies(app)  # last: outermost, so every layer below sees the client's own request
+    _warn_plain_http(app)
     return app
+
+
+def _behind_proxies(app: Flask) -> None:
+    """With TRUSTED_PROXIES=N, take the client's address, scheme and host from the last N
+    proxies' X-Forwarded-For/-Proto/-Host (Werkzeug's ProxyFix); with 0 ignore those headers."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def _warn_plain_http(app: Flask) -> None:
+    """Say once, when the app starts serving, that a plain-HTTP BASE_URL sends cookies without
+    Secure (and no HSTS). `make run` and debug are local, so they stay quiet, and so do
+    `flask` commands, which serve nothing."""
+    if app.config["BASE_URL"].lower().startswith("https://"):
+        return
+    if app.config.get("DEBUG") or app.config.get("DEV_SERVER"):
+        return
+    lock = threading.Lock()
+    said = []
+
+    @app.before_request
+    def _say_plain_http_once() -> None:
+        if said:
+            return
+        with lock:
+            if said:
+                return
+            said.append(True)
+        log.warning(
+            "BASE_URL %s is plain HTTP: cookies are sent without Secure and no HSTS header is "
+            "set. Serve the app behind TLS with an https:// BASE_URL in production.",
+            app.config["BASE_URL"],
+        )
 
 
 def register_extensions(app: Flask) -> None:

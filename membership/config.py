@@ -17,6 +17,9 @@ INSTANCE = ROOT / "instance"
 SANDBOX_API_KEY = "sk_test_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_0000000000000000000000000000"  # noqa: S105
 
+# Seconds a Redis call made while answering a page may take (connect, then each read).
+REDIS_TIMEOUT = 0.5
+
 DEV_SECRET_KEY = "dev-only-secret-key-never-in-production"  # noqa: S105
 
 
@@ -42,6 +45,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    """Read a whole number 0 or more, naming the setting when it is not one."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number, 0 or more, got {raw!r}")
+    return int(raw)
+
+
 def _float(env: dict[str, str], name: str, default: float, positive: bool = False) -> float:
     """Read a finite non-negative (or, with `positive`, above zero) number of seconds, naming
     the setting when it is not one."""
@@ -56,6 +69,19 @@ def _float(env: dict[str, str], name: str, default: float, positive: bool = Fals
         more = "more than 0" if positive else "0 or more"
         raise ConfigError(f"{name} must be a finite number of seconds, {more}, got {raw!r}")
     return value
+
+
+def public_address(base_url: str) -> dict[str, object]:
+    """BASE_URL and what its scheme decides: browsers keep a Secure cookie only from an https
+    page, so every cookie is Secure exactly when BASE_URL is https (security.py adds HSTS then),
+    and the same app signs people in behind TLS and, for a first try or an intranet, over HTTP."""
+    https = base_url.lower().startswith("https://")
+    return {
+        "BASE_URL": base_url,
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SECURE": https,
+        "ACCESS_COOKIE_SECURE": https,
+    }
 
 
 def _processing(env: dict[str, str]) -> str:
@@ -100,7 +126,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
     sandbox = not stripe_key
     webhook_secret = env.get("STRIPE_WEBHOOK_SECRET") or (SANDBOX_WEBHOOK_SECRET if sandbox else "")
     base_url = (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    insecure_cookies = debug or dev_server
+    redis_url = env.get("REDIS_URL") or None
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'membership.sqlite3'}"
 
@@ -110,7 +136,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "DEV_SERVER": dev_server,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
-        "BASE_URL": base_url,
+        **public_address(base_url),  # BASE_URL and the cookies' Secure flag
         "SITE_NAME": env.get("SITE_NAME") or "Newsroom Members",
         "STRIPE_SECRET_KEY": stripe_key or SANDBOX_API_KEY,
         "STRIPE_SANDBOX": sandbox,
@@ -125,7 +151,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), default=True),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "members@localhost",
         "OUTBOX_DIR": str(INSTANCE / "outbox"),
-        "REDIS_URL": env.get("REDIS_URL") or None,
+        "REDIS_URL": redis_url,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (ProxyFix); with 0
+        # those headers are ignored, so a client cannot choose its own address.
+        "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES", 0),
         # Webhook events: "queued" (stored and answered; `flask worker` runs them) or "inline"
         # (run in the webhook request, the default).
         "WEBHOOK_PROCESSING": _processing(env),
@@ -135,7 +164,15 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         # First pause before a failed mail is retried by the worker; it doubles, up to an hour.
         "MAIL_RETRY_SECONDS": _float(env, "MAIL_RETRY_SECONDS", 30.0, positive=True),
         "QUEUE_PREFIX": env.get("QUEUE_PREFIX") or "",
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis away: count in this process's memory (Flask-Limiter logs the switch once) and go
+        # back to Redis when its check answers again; a hung Redis costs a request at most 0.5 s.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+            if redis_url
+            else {}
+        ),
         "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 900),
         "COOKIE_DOMAIN": env.get("COOKIE_DOMAIN") or None,
         # Ed25519 signing keys of access tokens, "kid:base64url-seed,…"; the first one signs.
@@ -148,15 +185,12 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
         # PostgreSQL: remember access facts per connection, kept exact by LISTEN/NOTIFY.
         "ACCESS_LIVE_CACHE": _bool(env.get("ACCESS_LIVE_CACHE"), default=True),
-        "ACCESS_COOKIE_SECURE": not insecure_cookies,
         # Every body is bounded (chunked ones too): no form or Stripe event comes near 1 MiB.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": not insecure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": not insecure_cookies,
         "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -185,10 +219,18 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
     }
 
 
-def test_config(database_url: str, **overrides: object) -> dict[str, object]:
-    """Settings for the test-suite: fast hashing, generous rate limits, a given database."""
+def test_config(
+    database_url: str, environ: dict[str, str] | None = None, **overrides: object
+) -> dict[str, object]:
+    """Settings for the test-suite: fast hashing, generous rate limits, a given database;
+    `environ` adds environment variables (BASE_URL, TRUSTED_PROXIES…) read as in production."""
     config = from_environment(
-        {"SECRET_KEY": "test-secret-key", "DATABASE_URL": database_url, "STRIPE_API_BASE": ""}
+        {
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": database_url,
+            "STRIPE_API_BASE": "",
+            **(environ or {}),
+        }
     )
     config.update(
         TESTING=True,

@@ -179,7 +179,9 @@ class _MailQueue:
     def __init__(self, url: str, name: str) -> None:
         from rq import Queue
 
-        self.queue = Queue(name, connection=redis_connection(url))
+        from .config import REDIS_TIMEOUT
+
+        self.queue = Queue(name, connection=redis_connection(url, timeout=REDIS_TIMEOUT))
         self.down_since: float | None = None
         self.retry_at = 0.0
 
@@ -217,11 +219,19 @@ def _queue() -> _MailQueue | None:
     return queue
 
 
-def redis_connection(url: str):
-    """A Redis client that gives up quickly: a page must not hang on an unreachable Redis."""
+def redis_connection(url: str, timeout: float | None = None):
+    """A Redis client that gives up quickly: a page must not hang on an unreachable Redis.
+
+    `timeout` bounds both connecting and every answer (a page's hand-off uses 0.5 s); without it
+    connecting may take 2 s and an answer 5 s, room for the worker's 2 s blocking dequeue."""
     from redis import Redis
 
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=timeout or 2,
+        socket_timeout=timeout or 5,
+        health_check_interval=30,
+    )
 
 
 def _enqueue(ids: list[int]) -> bool:

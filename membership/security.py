@@ -116,14 +116,16 @@ def init_app(app: Flask) -> None:
         False: content_security_policy(app, framing=False),
         True: content_security_policy(app, framing=True),
     }
-    https = app.config["BASE_URL"].startswith("https://")
+    https = app.config["BASE_URL"].lower().startswith("https://")
     common = [
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
         ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
     ]
     if https:
-        common.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+        # No includeSubDomains: the app cannot know which sibling hosts of its own name still
+        # serve plain HTTP (docs/deployment.md); an operator who knows adds it at the proxy.
+        common.append(("Strict-Transport-Security", "max-age=31536000"))
     closed = [("Content-Security-Policy", policies[False]), ("X-Frame-Options", "DENY"), *common]
     framed = [("Content-Security-Policy", policies[True]), *common]
     views = app.view_functions

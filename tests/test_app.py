@@ -89,9 +89,12 @@ def test_bad_numbers_in_settings_are_named():
         from_environment({"SECRET_KEY": "x", "MAIL_PORT": "smtp"})
 
 
-def test_cookies_are_secure_outside_debug():
-    assert from_environment({"SECRET_KEY": "x"})["SESSION_COOKIE_SECURE"] is True
-    assert from_environment({"FLASK_DEBUG": "1"})["SESSION_COOKIE_SECURE"] is False
+def test_cookies_are_secure_exactly_when_base_url_is_https():
+    https = from_environment({"SECRET_KEY": "x", "BASE_URL": "https://members.example.org"})
+    http = from_environment({"SECRET_KEY": "x", "BASE_URL": "http://members.intranet"})
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "ACCESS_COOKIE_SECURE"):
+        assert https[name] is True
+        assert http[name] is False
 
 
 @pytest.mark.parametrize(

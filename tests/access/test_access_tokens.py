@@ -50,6 +50,7 @@ def test_the_token_endpoint_needs_a_signed_in_reader(client):
 
 
 @pytest.mark.config(COOKIE_DOMAIN="example.org")
+@pytest.mark.config(ACCESS_COOKIE_SECURE=True)  # what an https BASE_URL sets
 def test_a_signed_in_reader_gets_a_token_that_verifies_offline(client, auth, world):
     user = world.user()
     world.grant(user)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from membership.config import public_address
 from tests.conftest import PASSWORD, Actions
 from tests.factories import make_user
 
@@ -54,6 +55,7 @@ def test_remember_me_sets_a_lasting_cookie(reader, client, auth):
     assert remember and "HttpOnly" in remember[0] and "Expires=" in remember[0]
 
 
+@pytest.mark.config(**public_address("https://members.example.org"))
 def test_session_cookie_flags(reader, auth):
     response = auth.login()
     session_cookie = next(
