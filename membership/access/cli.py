@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from membership.access import services, tokens
+from membership.access import api_keys, tokens
 from membership.accounts import services as accounts
 from membership.accounts.models import Role
 from membership.extensions import db
@@ -29,7 +29,7 @@ def create_api_key(name: str, admin_email: str) -> None:
     if admin is None or not admin.has_role(Role.admin):
         db.session.rollback()
         raise click.ClickException("--admin must name an admin account")
-    _row, key = services.create_api_key(name, admin)
+    _row, key = api_keys.create_api_key(name, admin)
     db.session.commit()
     click.echo(key)
 

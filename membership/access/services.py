@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,8 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from membership import audit
-from membership.access.models import AccessRule, ApiKey, MeterRead, RuleKind
+from membership.access.models import AccessRule, MeterRead, RuleKind
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.extensions import db
@@ -40,7 +38,6 @@ from membership.timeutil import UTCDateTime, utcnow
 
 METER_WINDOW = timedelta(days=30)
 MAX_REF_LENGTH = 255
-API_KEY_PREFIX = "mk_"
 WROTE = "membership.access.wrote"  # session.info: this request wrote something to commit
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 # A rule of a more specific kind wins over a less specific one.
@@ -458,110 +455,6 @@ def decide(
     if meter is not None and meter.limit > 0:
         return Decision(False, "meter_exhausted", perks, required, meter)
     return Decision(False, "perk_required", perks, required, meter)
-
-
-# --- rules, for staff --------------------------------------------------------------------------
-
-
-def list_rules() -> list[AccessRule]:
-    """Every rule, most specific kind first."""
-    rules = list(db.session.scalars(select(AccessRule)))
-    return sorted(rules, key=lambda r: (PRECEDENCE[r.kind], r.value))
-
-
-def add_rule(kind: RuleKind, value: str, perk: Perk | None, note: str, staff: User) -> AccessRule:
-    """Say which perk articles matching kind/value need (None: explicitly open)."""
-    from sqlalchemy.exc import IntegrityError  # local: this change is kept to add_rule
-
-    value = normalize_rule_value(kind, value)
-    duplicate = _l("A rule for that reference exists already.")
-    exists = db.session.scalar(
-        select(AccessRule.id).where(AccessRule.kind == kind, AccessRule.value == value)
-    )
-    if exists is not None:
-        raise AccessError(duplicate)
-    rule = AccessRule(
-        kind=kind,
-        value=value,
-        perk_id=perk.id if perk else None,
-        note=(note or "").strip()[:255],
-        created_by_id=staff.id,
-    )
-    # Another staff member may add the same rule between the check and this insert: the unique
-    # constraint then refuses it inside a savepoint, so the transaction stays usable and the
-    # outcome is the same as the check's, with nothing written and nothing audited.
-    try:
-        with db.session.begin_nested():
-            db.session.add(rule)
-    except IntegrityError as exc:
-        raise AccessError(duplicate) from exc
-    audit.record(
-        "access.rule_added", "access_rule", rule.id, actor_id=staff.id, kind=kind.value,
-        value=value, perk=perk.slug if perk else None,
-    )  # fmt: skip
-    return rule
-
-
-def delete_rule(rule: AccessRule, staff: User) -> None:
-    """Remove a rule: its articles fall back to less specific rules, or open."""
-    audit.record(
-        "access.rule_deleted", "access_rule", rule.id, actor_id=staff.id, kind=rule.kind.value,
-        value=rule.value,
-    )  # fmt: skip
-    db.session.delete(rule)
-    db.session.flush()
-
-
-# --- API keys ----------------------------------------------------------------------------------
-
-
-def hash_key(key: str) -> str:
-    """SHA-256 of a key: keys are long and random, so a fast hash is enough."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def create_api_key(name: str, admin: User) -> tuple[ApiKey, str]:
-    """A new key for a CMS; returns the row and the key itself, which is never shown again."""
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(
-        name=name.strip()[:120] or "CMS",
-        prefix=key[:10],
-        key_hash=hash_key(key),
-        created_by_id=admin.id,
-    )
-    db.session.add(row)
-    db.session.flush()
-    audit.record("access.api_key_created", "api_key", row.id, actor_id=admin.id, name=row.name)
-    return row, key
-
-
-def revoke_api_key(row: ApiKey, admin: User) -> None:
-    """Stop a key from working, now."""
-    if row.revoked_at is not None:
-        return
-    row.revoked_at = utcnow()
-    db.session.flush()
-    audit.record("access.api_key_revoked", "api_key", row.id, actor_id=admin.id, name=row.name)
-
-
-def list_api_keys() -> list[ApiKey]:
-    """Every key, newest first."""
-    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
-
-
-def find_api_key(key: str) -> ApiKey | None:
-    """The active key row for a presented key, or None; marks when it was last used (hourly)."""
-    if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
-        return None
-    row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
-    if row is None or row.revoked_at is not None:
-        return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
-        row.last_used_at = now
-        db.session.flush()
-        db.session.info[WROTE] = True
-    return row
 
 
 def find_member(member_id: str | None, email: str | None) -> User | None:

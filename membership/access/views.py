@@ -15,7 +15,7 @@ from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
-from membership.access import openapi, services, tokens
+from membership.access import api_keys, openapi, services, tokens
 from membership.access.services import AccessError
 from membership.errors import render_error
 from membership.extensions import db
@@ -93,7 +93,7 @@ def _reader():
     ("anon", None)."""
     api_key = request.headers.get("X-API-Key")
     if api_key is not None:
-        if services.find_api_key(api_key.strip()) is None:
+        if api_keys.find_api_key(api_key.strip()) is None:
             raise ApiError(401, _("That API key is unknown or revoked."))
         member, email = request.args.get("member"), request.args.get("email")
         if not member and not email:

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from membership.access import services
+from membership.access import api_keys, services
+from membership.access import rules as access_rules
 from membership.access.forms import ApiKeyForm, RuleForm
 from membership.access.models import AccessRule, ApiKey, RuleKind
 from membership.accounts.forms import EmptyForm
@@ -32,7 +33,7 @@ def rules():
     if form.validate_on_submit():
         perk = next((p for p in perks if p.slug == form.perk.data), None)  # "" is none
         try:
-            services.add_rule(
+            access_rules.add_rule(
                 RuleKind(form.kind.data), form.value.data, perk, form.note.data or "", current_user
             )
         except services.AccessError as exc:
@@ -43,7 +44,10 @@ def rules():
             flash(_("The rule is saved."))
             return redirect(url_for("access_admin.rules"), 303)
     return render_template(
-        "admin/access/rules.html", form=form, rules=services.list_rules(), empty_form=EmptyForm()
+        "admin/access/rules.html",
+        form=form,
+        rules=access_rules.list_rules(),
+        empty_form=EmptyForm(),
     ), 400 if form.errors else 200
 
 
@@ -53,7 +57,7 @@ def delete_rule(rule_id: int):
     """Remove a rule."""
     rule = db.session.get(AccessRule, rule_id) or abort(404)
     if EmptyForm().validate_on_submit():
-        services.delete_rule(rule, current_user)
+        access_rules.delete_rule(rule, current_user)
         db.session.commit()
         flash(_("The rule is removed."))
     return redirect(url_for("access_admin.rules"), 303)
@@ -66,13 +70,13 @@ def keys():
     form = ApiKeyForm()
     new_key = None
     if form.validate_on_submit():
-        _row, new_key = services.create_api_key(form.name.data, current_user)
+        _row, new_key = api_keys.create_api_key(form.name.data, current_user)
         db.session.commit()
         form = ApiKeyForm(formdata=None)
     response = render_template(
         "admin/access/keys.html",
         form=form,
-        keys=services.list_api_keys(),
+        keys=api_keys.list_api_keys(),
         new_key=new_key,
         empty_form=EmptyForm(),
     )
@@ -85,7 +89,7 @@ def revoke_key(key_id: int):
     """Revoke a key now."""
     row = db.session.get(ApiKey, key_id) or abort(404)
     if EmptyForm().validate_on_submit():
-        services.revoke_api_key(row, current_user)
+        api_keys.revoke_api_key(row, current_user)
         db.session.commit()
         flash(_("The key is revoked."))
     return redirect(url_for("access_admin.keys"), 303)

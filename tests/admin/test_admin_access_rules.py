@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select
 
-from membership.access import services
+from membership.access import rules as rule_service
 from membership.access.models import AccessRule
 from membership.audit import AuditEntry
 from membership.extensions import db
@@ -18,7 +18,7 @@ class _RacingRule:
         return getattr(AccessRule, name)
 
     def __call__(self, **values):
-        services.AccessRule = AccessRule  # once: the page's list of rules reads the real model
+        rule_service.AccessRule = AccessRule  # once: the page's list of rules reads the real model
         with db.engine.begin() as other:
             other.execute(
                 insert(AccessRule.__table__).values(
@@ -30,7 +30,7 @@ class _RacingRule:
 
 
 def test_a_rule_added_twice_at_once_is_a_friendly_refusal(app, catalogue, staff, auth, monkeypatch):
-    monkeypatch.setattr(services, "AccessRule", _RacingRule())
+    monkeypatch.setattr(rule_service, "AccessRule", _RacingRule())
     data = {"kind": "slug", "value": "the-river-report", "perk": "members-only-articles",
             "note": "mine"}  # fmt: skip
     response = auth.post("/admin/access/rules", data)

@@ -1,0 +1,67 @@
+"""API keys for a newsroom's CMS: made once, shown once, kept only as a hash, revoked at once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from membership import audit
+from membership.access.models import ApiKey
+from membership.access.services import WROTE
+from membership.accounts.models import User
+from membership.extensions import db
+from membership.timeutil import utcnow
+
+API_KEY_PREFIX = "mk_"
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 of a key: keys are long and random, so a fast hash is enough."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(name: str, admin: User) -> tuple[ApiKey, str]:
+    """A new key for a CMS; returns the row and the key itself, which is never shown again."""
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        name=name.strip()[:120] or "CMS",
+        prefix=key[:10],
+        key_hash=hash_key(key),
+        created_by_id=admin.id,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record("access.api_key_created", "api_key", row.id, actor_id=admin.id, name=row.name)
+    return row, key
+
+
+def revoke_api_key(row: ApiKey, admin: User) -> None:
+    """Stop a key from working, now."""
+    if row.revoked_at is not None:
+        return
+    row.revoked_at = utcnow()
+    db.session.flush()
+    audit.record("access.api_key_revoked", "api_key", row.id, actor_id=admin.id, name=row.name)
+
+
+def list_api_keys() -> list[ApiKey]:
+    """Every key, newest first."""
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def find_api_key(key: str) -> ApiKey | None:
+    """The active key row for a presented key, or None; marks when it was last used (hourly)."""
+    if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
+        return None
+    row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
+        row.last_used_at = now
+        db.session.flush()
+        db.session.info[WROTE] = True
+    return row
