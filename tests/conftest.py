@@ -27,6 +27,8 @@ from membership.config import SANDBOX_WEBHOOK_SECRET, test_config
 from membership.extensions import db, limiter
 
 PASSWORD = "correct horse battery staple"
+# The WordPress site's fixtures, shared by tests/wordpress/ and tests/browser/.
+pytest_plugins = ["tests.wordpress.fixtures"]
 
 
 # --- database ------------------------------------------------------------------------------

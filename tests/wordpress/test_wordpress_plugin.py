@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from membership.access import tokens
-from tests.wordpress.conftest import fetch
+from tests.forged_tokens import forged, signed
+from tests.wordpress.fixtures import fetch
 
 pytestmark = pytest.mark.wordpress
 
@@ -24,15 +23,11 @@ NEW = "2027-new:" + base64.urlsafe_b64encode(b"n" * 32).rstrip(b"=").decode()
 
 
 def _token(app, user: int, perks: list[str], **claims) -> str:
-    """An access token as the app signs it (with `claims` overriding, still signed by our key)."""
+    """An access token as the app issues it, or signed by its key with `claims` overriding."""
+    if claims:
+        return signed(app, user, perks, **claims)
     with app.app_context():
-        if not claims:
-            return tokens.issue(user, perks)[0]
-        key = tokens.keys()[0]
-        now = int(time.time())
-        body = {"iss": tokens.issuer(), "aud": tokens.AUDIENCE, "sub": str(user), "perks": perks,
-                "iat": now, "exp": now + 600, **claims}  # fmt: skip
-        return jwt.encode(body, key.private, algorithm="EdDSA", headers={"kid": key.kid})
+        return tokens.issue(user, perks)[0]
 
 
 def _member(world, perk: str = "members-only-articles") -> int:
@@ -83,15 +78,17 @@ def test_a_members_token_opens_the_post_offline_and_caches_stay_put(
     assert headers["Cache-Control"] == "private, no-cache"  # never stored by a shared cache
     assert backend_calls.count("/api/v1/keys") == 1
     assert backend_calls.count("/api/v1/access") == 1  # which perk the post needs, by the rules
+    # Storing the set again on a hit would push its expiry a day ahead: put it 100 s ahead.
+    expires = site.php("expire-in", "membership_access_jwks", "100")
     cached = site.php("transient", "membership_access_jwks")
 
     backend_calls.clear()
-    time.sleep(1.1)  # so that storing the key set again would show in its expiry
     for _ in range(3):
         assert SECRET in fetch(url, token)[1]
         assert SECRET in fetch(url, token, bearer=True)[1]  # Authorization: Bearer, the same
     assert backend_calls.paths == []  # decided offline, from the cached keys and rules
     assert site.php("transient", "membership_access_jwks") == cached  # not stored on a hit
+    assert cached["timeout"] == str(expires)
 
     _status, body, _headers = fetch(site.posts["insider"]["url"], token)  # needs another perk
     assert "INSIDER-ONLY" not in body
@@ -101,33 +98,8 @@ def test_a_members_token_opens_the_post_offline_and_caches_stay_put(
 
 def test_tokens_that_are_not_the_backends_own_open_nothing(site, app, world):
     user = _member(world)
-    good = _token(app, user, ["members-only-articles"])
-    head, payload, signature = good.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    more = base64.urlsafe_b64encode(json.dumps({**claims, "perks": ["members-only-articles",
-                                                "insider-newsletter"]}).encode())  # fmt: skip
-    with app.app_context():
-        kid = tokens.keys()[0].kid
-        public_x = tokens.jwks()["keys"][0]["x"]
-    forged = {
-        "tampered": f"{head}.{more.rstrip(b'=').decode()}.{signature}",
-        "alg none": jwt.encode(claims, None, algorithm="none", headers={"kid": kid}),
-        "HS256 with the public key": jwt.encode(
-            claims, public_x, algorithm="HS256", headers={"kid": kid}
-        ),
-        "a stranger's key": jwt.encode(
-            claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid}
-        ),
-        "an unknown key id": jwt.encode(
-            claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "rogue"}
-        ),
-        "expired": _token(app, user, ["members-only-articles"], exp=int(time.time()) - 60),
-        "another issuer": _token(app, user, ["members-only-articles"], iss="https://evil.test"),
-        "another audience": _token(app, user, ["members-only-articles"], aud="something-else"),
-        "garbage": "not.a.token",
-    }
-    fetch(site.posts["river"]["url"], good)  # keys and rules cached
-    for why, token in forged.items():
+    fetch(site.posts["river"]["url"], _token(app, user, ["members-only-articles"]))  # caches warm
+    for why, token in forged(app, user, ["members-only-articles"]).items():
         _status, body, _headers = fetch(site.posts["river"]["url"], token)
         assert SECRET not in body, why
         assert BOX in body, why

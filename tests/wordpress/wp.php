@@ -7,6 +7,7 @@
  *   php wp.php age-keys SECONDS               make the cached key set that much older
  *   php wp.php age-rules SECONDS              make every cached rule answer that much older
  *   php wp.php transient NAME                 a transient's value and expiry, as JSON
+ *   php wp.php expire-in NAME SECONDS         let a transient expire that many seconds from now
  *
  * Each prints one JSON document. WP_SITE_DIR names the site (its wp-config.php is the test's).
  */
@@ -124,6 +125,10 @@ switch ($command) {
         global $wpdb;
         $names = $wpdb->get_col("SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE '\\_transient\\_membership\\_access\\_rule\\_%'");
         out(array_map(static fn (string $option) => age(substr($option, strlen('_transient_')), (int) $argv[2]), $names));
+        break;
+    case 'expire-in':
+        update_option('_transient_timeout_' . $argv[2], time() + (int) $argv[3]);
+        out((int) get_option('_transient_timeout_' . $argv[2]));
         break;
     case 'transient':
         out(['value' => get_transient($argv[2]), 'timeout' => get_option('_transient_timeout_' . $argv[2])]);

@@ -42,22 +42,16 @@ final class Gate
             return self::$decisions[$post->ID];
         }
         $open = ['gated' => false, 'allowed' => true, 'reader' => 'open'];
-        $types = (array) apply_filters('membership_access_post_types', ['post']);
-        if (
-            !in_array($post->post_type, $types, true)
-            || $post->post_status !== 'publish'  // drafts are not the readers' to see at all
-            || post_password_required($post)
-        ) {
+        if (!self::may_be_gated($post)) {
             return self::$decisions[$post->ID] = $open;
         }
         if (current_user_can('edit_post', $post->ID)) {  // its editors read it whole, unasked
             return self::$decisions[$post->ID] = ['gated' => false, 'allowed' => true, 'reader' => 'editor'];
         }
-        $required = Rules::requirement($post);
-        if ($required['perk'] === null) {  // open by the rules, or the backend never answered
+        $perk = Rules::requirement($post)['perk'];
+        if ($perk === null) {  // open by the rules, or the backend never answered
             return self::$decisions[$post->ID] = $open;
         }
-        $perk = $required['perk'];
         $token = Verifier::token_from_request();
         $perks = null;
         if ($token !== null) {
@@ -108,7 +102,8 @@ final class Gate
 
     /**
      * What everyone may read of a members-only post: what comes before its More block (or
-     * <!--more-->), else its first paragraphs (blocks) as the settings say.
+     * <!--more-->), else its first paragraphs (blocks) as the settings say, always keeping the
+     * last one back.
      */
     public static function teaser(\WP_Post $post): string
     {
@@ -162,13 +157,22 @@ final class Gate
             return;
         }
         $post = get_queried_object();
-        if (!$post instanceof \WP_Post || !self::decide($post)['gated']) {
+        if (!$post instanceof \WP_Post || !self::may_be_gated($post) || Rules::requirement($post)['perk'] === null) {
             return;
         }
         header('Vary: Cookie, Authorization', false);
         if (Verifier::token_from_request() !== null || is_user_logged_in()) {
             header('Cache-Control: private, no-cache');
         }
+    }
+
+    /** Published posts of the gated types, without a password of their own, may need a perk. */
+    private static function may_be_gated(\WP_Post $post): bool
+    {
+        $types = (array) apply_filters('membership_access_post_types', ['post']);
+        return in_array($post->post_type, $types, true)
+            && $post->post_status === 'publish'  // drafts are not the readers' to see at all
+            && !post_password_required($post);
     }
 
     public static function styles(): void

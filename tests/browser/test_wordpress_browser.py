@@ -14,6 +14,7 @@ from membership.demo import Summary
 from membership.extensions import db
 from membership.perks.models import PerkGrant
 from membership.timeutil import utcnow
+from tests.access.conftest import AccessWorld
 from tests.browser.conftest import shot
 from tests.conftest import PASSWORD
 from tests.fundraisers.conftest import make_campaign
@@ -22,6 +23,11 @@ from tests.wordpress.site import ADMIN
 pytestmark = [pytest.mark.browser, pytest.mark.wordpress]
 
 SECRET = "MEMBERS-ONLY: the contractor behind three shell companies is named here."
+
+
+@pytest.fixture
+def world(app) -> AccessWorld:
+    return AccessWorld(app)
 
 
 @pytest.fixture
