@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -73,6 +74,8 @@ class PythonSample:
         self.module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(self.module)
         self.offset = 0.0
+        self.log = _Records()
+        logging.getLogger().addHandler(self.log)
         clock = SimpleNamespace(monotonic=lambda: time.monotonic() + self.offset, time=time.time)
         for name in ("jwks_client", "jwk_set_cache", "api_jwk"):
             monkeypatch.setattr(sys.modules[f"jwt.{name}"], "time", clock)
@@ -83,8 +86,19 @@ class PythonSample:
     def advance(self, seconds: float) -> None:
         self.offset += seconds
 
-    def close(self) -> None:
-        pass
+    def close(self) -> str:
+        """Stop; what the sample logged."""
+        logging.getLogger().removeHandler(self.log)
+        return "\n".join(self.log.lines)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 class ProcessSample:
@@ -95,6 +109,7 @@ class ProcessSample:
             command, cwd=cwd, env={**os.environ, **(env or {})}, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
+        self.logged: str | None = None
 
     def ask(self, command: dict) -> dict:
         self.process.stdin.write(json.dumps(command) + "\n")
@@ -107,11 +122,15 @@ class ProcessSample:
     def perks(self, token: str) -> list[str] | None:
         return self.ask({"token": token})["perks"]
 
-    def close(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
-        self.process.stdout.close()
-        self.process.stderr.close()
+    def close(self) -> str:
+        """Stop; what the sample wrote to its error output (its log)."""
+        if self.logged is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+            self.logged = self.process.stderr.read()
+            self.process.stdout.close()
+            self.process.stderr.close()
+        return self.logged
 
 
 class NodeSample(ProcessSample):
@@ -157,7 +176,7 @@ def verifier(request, live_server, tmp_path, monkeypatch):  # noqa: F811
         _needs("php", "the PHP sample")
         runner = PhpSample(live_server, tmp_path)
     yield runner
-    runner.close()
+    runner.close()  # a second close (after a test's own) does nothing
 
 
 @pytest.fixture

@@ -97,6 +97,14 @@ def test_the_sample_refuses_every_token_that_is_not_the_apps_own(verifier, app, 
     assert verifier.perks(signed(app, user, [])) == []  # a reader without perks is not nobody
 
 
+def test_the_sample_logs_when_it_cannot_fetch_the_keys(verifier, app, world, key_fetches):
+    user = world.user()
+    world.grant(user)
+    key_fetches.down = True  # /api/v1/keys answers 503
+    assert verifier.perks(signed(app, user, PERKS)) is None  # every member is locked out,
+    assert "members:" in verifier.close()  # and the log says so rather than nothing
+
+
 # --- the API-key commands ---------------------------------------------------------------------
 
 

@@ -92,6 +92,7 @@ class WordPressSite:
         content = self.docroot / "wp-content"
         for folder in ("plugins", "themes", "uploads", "mu-plugins"):
             (content / folder).mkdir(parents=True)
+        (content / "languages").symlink_to(WORDPRESS / "wp-content" / "languages")
         for theme in (WORDPRESS / "wp-content" / "themes").iterdir():
             if theme.is_dir():
                 (content / "themes" / theme.name).symlink_to(theme)

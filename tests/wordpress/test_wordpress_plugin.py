@@ -170,3 +170,22 @@ def test_a_failing_backend_leaves_the_last_keys_and_rules_working(site, app, wor
         fetch(river, token)
     assert backend_calls.paths == []  # and the backend is left alone for 30 seconds
     assert site.php("transient", "membership_access_problem")["value"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("language", "box", "join"),
+    [
+        ("ka_GE", "ეს სტატია წევრებისთვისაა.", "გახდით წევრი"),
+        ("hy", "Այս հոդվածը անդամների համար է։", "Դարձեք անդամ"),  # noqa: RUF001 (Armenian full stop)
+        ("az", "Bu məqalə üzvlər üçündür.", "Üzv olun"),
+        ("ru_RU", "Эта статья только для подписчиков.", "Оформить подписку"),
+    ],
+)
+def test_the_box_speaks_the_sites_language(site, language, box, join):
+    site.php("option", "test_locale", language)
+    try:
+        _status, body, _headers = fetch(site.posts["river"]["url"])
+    finally:
+        site.php("option", "test_locale", "")
+    assert box in body and join in body
+    assert SECRET not in body

@@ -8,6 +8,7 @@
  *   php wp.php age-rules SECONDS              make every cached rule answer that much older
  *   php wp.php transient NAME                 a transient's value and expiry, as JSON
  *   php wp.php expire-in NAME SECONDS         let a transient expire that many seconds from now
+ *   php wp.php option NAME VALUE              set a WordPress option (test_locale: the site's language)
  *
  * Each prints one JSON document. WP_SITE_DIR names the site (its wp-config.php is the test's).
  */
@@ -129,6 +130,10 @@ switch ($command) {
     case 'expire-in':
         update_option('_transient_timeout_' . $argv[2], time() + (int) $argv[3]);
         out((int) get_option('_transient_timeout_' . $argv[2]));
+        break;
+    case 'option':
+        update_option($argv[2], $argv[3]);
+        out(get_option($argv[2]));
         break;
     case 'transient':
         out(['value' => get_transient($argv[2]), 'timeout' => get_option('_transient_timeout_' . $argv[2])]);
