@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	if command -v npm >/dev/null; then npm ci --prefix tests/browser/axe --no-audit --no-fund --loglevel=error; else echo "no npm: the accessibility tests will skip (apt-get install npm)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

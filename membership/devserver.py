@@ -139,8 +139,7 @@ def main() -> None:
         if sandbox is not None:
             print(
                 " * The demo pays through the sandbox before the app serves: like Stripe, the"
-                " sandbox retries those webhooks until it does (the first 'connection refused'"
-                " lines are expected)."
+                " sandbox retries those webhooks until the app answers, then delivers them."
             )
         flask(["demo", "seed", "--once"])
         worker = start_worker()

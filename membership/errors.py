@@ -73,8 +73,15 @@ def init_app(app: Flask) -> None:
         if error.code and error.code >= 500:
             db.session.rollback()
         if error.code == 429:
-            return render_error(429, _("Please wait a little and try again."))
-        return render_error(error.code or 500, None)
+            response = make_response(render_error(429, _("Please wait a little and try again.")))
+        else:
+            response = make_response(render_error(error.code or 500, None))
+        # The exception's own headers say what the status means: `Allow` on a 405 (RFC 9110
+        # 15.5.6), `Retry-After`, `WWW-Authenticate`. Our page replaces its body and type.
+        for name, value in error.get_headers():
+            if name.lower() not in {"content-type", "content-length"}:
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

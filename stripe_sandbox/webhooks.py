@@ -43,6 +43,7 @@ class Deliverer:
         self.url = url
         self.retry_base = retry_base
         self.max_attempts = max_attempts
+        self._reached = False  # has the endpoint answered (any status) yet?
         self.chaos = chaos
         self.timeout = timeout
         self.on_delivered = on_delivered
@@ -129,8 +130,12 @@ class Deliverer:
                 "at": time.time(),
                 "url": url,
             }
-            log.info("webhook %s %s attempt %d -> %s", entry["type"], event_id, attempt,
-                     status or error)  # fmt: skip
+            # Until the app has answered once (it starts after the demo paid), a refused
+            # connection is the expected wait, not news: said at DEBUG, and retried as always.
+            self._reached = self._reached or status is not None
+            level = logging.INFO if self._reached else logging.DEBUG
+            log.log(level, "webhook %s %s attempt %d -> %s", entry["type"], event_id, attempt,
+                    status or error)  # fmt: skip
             with self._cond:
                 self.log.append(entry)
                 if not ok and attempt < self.max_attempts and not self._stopping:

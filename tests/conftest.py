@@ -531,3 +531,19 @@ class AppClock:
 def app_clock(app, monkeypatch) -> AppClock:
     """Move the app's clock (the app is created first, so that every module is loaded)."""
     return AppClock(monkeypatch)
+
+
+@pytest.fixture
+def make_app(app, database_url):
+    """Another app on the test database, built from environment variables as in production."""
+    from tests.webclient import build_app, close_app  # it imports this module's PASSWORD
+
+    built = []
+
+    def build(**environ):
+        built.append(build_app(app, database_url, **environ))
+        return built[-1]
+
+    yield build
+    for other in built:
+        close_app(other)

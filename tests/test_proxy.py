@@ -9,21 +9,7 @@ import pytest
 
 from membership.config import ConfigError, from_environment
 from tests.conftest import PASSWORD
-from tests.webclient import Browser, build_app, close_app, register, wrong_login
-
-
-@pytest.fixture
-def make_app(app, database_url):
-    """Another app on the test database, built from environment variables as in production."""
-    built = []
-
-    def build(**environ):
-        built.append(build_app(app, database_url, **environ))
-        return built[-1]
-
-    yield build
-    for other in built:
-        close_app(other)
+from tests.webclient import Browser, register, wrong_login
 
 
 def test_reader_registers_and_signs_in_over_plain_http(make_app):

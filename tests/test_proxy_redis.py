@@ -12,21 +12,7 @@ import pytest
 from membership.accounts.background import background
 from tests.conftest import PASSWORD
 from tests.redis_server import PrivateRedis
-from tests.webclient import Browser, build_app, close_app, register, wrong_login
-
-
-@pytest.fixture
-def make_app(app, database_url):
-    """Another app on the test database, built from environment variables as in production."""
-    built = []
-
-    def build(**environ):
-        built.append(build_app(app, database_url, **environ))
-        return built[-1]
-
-    yield build
-    for other in built:
-        close_app(other)
+from tests.webclient import Browser, register, wrong_login
 
 
 @pytest.fixture

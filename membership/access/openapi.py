@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document of the article-access part of /api/v1."""
+"""The OpenAPI 3 document of /api/v1: article access and the fundraiser's progress."""
 
 from __future__ import annotations
 
@@ -55,12 +55,39 @@ ACCESS_ANSWER = {
 }
 
 
+PROGRESS = {
+    "type": "object",
+    "required": ["slug", "currency", "goal", "raised", "backers", "percent", "ends_at", "outlets"],
+    "properties": {
+        "slug": {"type": "string"},
+        "currency": {"type": "string", "pattern": "^[a-z]{3}$", "description": "ISO 4217, lower"},
+        "goal": {"type": "integer", "minimum": 1, "description": "Minor units (Stripe's)."},
+        "raised": {"type": "integer", "description": "Minor units, refunds netted."},
+        "backers": {"type": "integer", "minimum": 0},
+        "percent": {"type": "integer", "minimum": 0},
+        "ends_at": {"type": "string", "format": "date-time"},
+        "outlets": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["slug", "name", "raised"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "name": {"type": "string"},
+                    "raised": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+
 def document(base_url: str) -> dict:
     """The OpenAPI document, with this deployment's address as the server."""
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Newsroom Members: article access",
+            "title": "Newsroom Members: public API",
             "version": "1",
             "description": "May this reader read this article? See docs/cms-integration.md.",
         },
@@ -170,6 +197,36 @@ def document(base_url: str) -> dict:
                                 }
                             },
                         }
+                    },
+                }
+            },
+            "/fundraisers/{slug}/progress": {
+                "get": {
+                    "operationId": "fundraiserProgress",
+                    "summary": "A live fundraiser's figures: raised, goal, backers, each outlet.",
+                    "description": "Public and cacheable (max-age 5 s), open to every origin. "
+                    "Answers 304 when If-None-Match names the current ETag (weak or strong).",
+                    "parameters": [
+                        {
+                            "name": "slug",
+                            "in": "path",
+                            "required": True,
+                            "schema": _ref("The fundraiser's slug.", 120),
+                        },
+                        {
+                            "name": "If-None-Match",
+                            "in": "header",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The figures.",
+                            "headers": {"ETag": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": PROGRESS}},
+                        },
+                        "304": {"description": "Unchanged since the ETag sent."},
+                        "404": _error("No such fundraiser (or a draft)."),
                     },
                 }
             },

@@ -40,7 +40,7 @@ def progress(slug: str):
         response, status = render_error(404, _("No such fundraiser."))
         response.headers["Cache-Control"] = "no-store"
         return response, status
-    if request.if_none_match.contains(snap.etag):
+    if request.if_none_match.contains_weak(snap.etag):
         # JSON, not the default text/html: the token-cookie hook leaves machine answers alone.
         response = current_app.response_class(status=304, mimetype="application/json")
     else:
@@ -81,7 +81,7 @@ class ProgressFastPath:
             ("ETag", f'"{snap.etag}"'),
             *self.app.extensions["security_headers"]["closed"],
         ]
-        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(snap.etag):
+        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(snap.etag):
             start_response("304 NOT MODIFIED", headers)
             return []
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(snap.body)))]

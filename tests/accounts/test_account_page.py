@@ -45,7 +45,7 @@ def test_profile_update(app, reader, client, auth):
     with app.app_context():
         user = db.session.scalar(select(User))
         assert (user.name, user.locale, user.email_consent) == ("Нино", "ka", True)
-    assert 'lang="ka"' in client.get("/account").get_data(as_text=True)
+    assert '<html lang="ka"' in client.get("/account").get_data(as_text=True)
 
 
 def test_profile_refuses_unknown_language(reader, auth):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 
 import stripe
@@ -136,3 +137,26 @@ def test_sandbox_http_controls(client, sandbox, receiver, monthly, subscription_
     assert sandbox.webhook_url is None
     _control(sandbox, "reset")
     assert client.v1.customers.list().data == [] and client.v1.events.list().data == []
+
+
+def test_refused_deliveries_before_the_app_first_answers_are_quiet(caplog, receiver):
+    """`make run` pays the demo before the app serves: those waits are not news (DEBUG); once
+    the endpoint has answered, every delivery, failed or not, is logged at INFO again."""
+    caplog.set_level(logging.DEBUG, logger="stripe_sandbox.webhooks")
+    with running_sandbox(webhook_url="http://127.0.0.1:9/nothing", retry_base=0.01,
+                         max_attempts=2) as sb:  # fmt: skip
+        c = stripe.StripeClient("sk_test_x", base_addresses={"api": sb.url},
+                                max_network_retries=0)  # fmt: skip
+        c.v1.customers.create(params={"email": "early@x.example"})
+        assert sb.wait_for_deliveries(5)
+        refused = [r for r in caplog.records if "attempt" in r.getMessage()]
+        assert len(refused) == 2 and {r.levelno for r in refused} == {logging.DEBUG}
+
+        caplog.clear()
+        sb.set_webhook_url(receiver.url)
+        receiver.fail_next = 1
+        c.v1.customers.create(params={"email": "later@x.example"})
+        assert sb.wait_for_deliveries(5)
+        answered = [r for r in caplog.records if "attempt" in r.getMessage()]
+        assert [r.levelno for r in answered] == [logging.INFO, logging.INFO]
+        assert "-> 500" in answered[0].getMessage() and "-> 200" in answered[1].getMessage()
