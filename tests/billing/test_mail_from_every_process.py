@@ -3,7 +3,10 @@ webhook request, `flask worker`, `flask stripe replay` or `flask stripe process-
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
+
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from membership import mail
@@ -17,6 +20,11 @@ pytestmark = pytest.mark.config(WEBHOOK_PROCESSING="queued")
 WELCOME = "Welcome: your membership is active"
 RECEIPT = "Your membership payment: receipt"
 JOINED = {"membership_welcome": "sent", "membership_receipt": "sent"}
+
+
+def decoded(header: str) -> str:
+    """A header as the reader's mail program shows it."""
+    return str(make_header(decode_header(header)))
 
 
 def subjects(mailbox, address: str = "reader@example.org") -> list[str]:
@@ -149,6 +157,11 @@ def test_the_demo_seed_delivers_every_mail_its_sandbox_payments_queued(
         statuses = list(db.session.scalars(select(mail.MailJob.status)))
     assert len(statuses) >= 4 and set(statuses) == {"sent"}  # a welcome and three receipts
     assert {WELCOME, RECEIPT} <= set(subjects(mailbox, "member@example.org"))
+    # The Armenian-speaking reader joined and cancelled: three mails, in Armenian.
+    with app.test_request_context(), force_locale("hy"):
+        armenian = {gettext(WELCOME), gettext(RECEIPT), gettext("Your membership is cancelled")}
+    assert "Your membership is cancelled" not in armenian
+    assert {decoded(m["Subject"]) for m in mailbox.to("anahit@example.org")} == armenian
     assert mailbox.body(mailbox.last_to("member@example.org")).splitlines()[0] == (
         "Hello Demo Member,"
     )
