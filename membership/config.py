@@ -138,6 +138,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         **public_address(base_url),  # BASE_URL and the cookies' Secure flag
         "SITE_NAME": env.get("SITE_NAME") or "Newsroom Members",
+        # Who receives the money, as receipts name it for the donor's and member's records.
+        "HOST_LEGAL_NAME": env.get("HOST_LEGAL_NAME") or env.get("SITE_NAME") or "Newsroom Members",
+        "HOST_ADDRESS": env.get("HOST_ADDRESS") or "",
+        "HOST_REGISTRATION": env.get("HOST_REGISTRATION") or "",
         "STRIPE_SECRET_KEY": stripe_key or SANDBOX_API_KEY,
         "STRIPE_SANDBOX": sandbox,
         "STRIPE_WEBHOOK_SECRET": webhook_secret,

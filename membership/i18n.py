@@ -40,8 +40,8 @@ def _switch_language() -> None:
     wins for this request, is remembered in a cookie and, for a signed-in reader, becomes the
     account's language, which pages and mails then follow on every device."""
     asked = request.args.get("lang")
-    if asked not in current_app.config["LANGUAGES"]:
-        return
+    if asked not in current_app.config["LANGUAGES"] or request.path.startswith("/api/"):
+        return  # the API's ?lang= asks for display strings, and chooses nothing for the reader
     g.chosen_language = asked
     if current_user.is_authenticated and current_user.locale != asked:
         current_user.locale = asked

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import force_locale, lazy_gettext
+from flask_babel import force_locale, format_date, lazy_gettext
 from sqlalchemy import JSON, Integer, String, Text, and_, event, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,6 +47,8 @@ SUBJECTS = {
     "account_deleted": lazy_gettext("Your account was deleted"),
     "membership_welcome": lazy_gettext("Welcome: your membership is active"),
     "membership_ended": lazy_gettext("Your membership has ended"),
+    "membership_cancelled": lazy_gettext("Your membership is cancelled"),
+    "membership_receipt": lazy_gettext("Your membership payment: receipt"),
     "membership_duplicate": lazy_gettext("Your second membership was cancelled and refunded"),
     "payment_failed": lazy_gettext("Your membership payment failed"),
     "gift_received": lazy_gettext("You have been given a membership"),
@@ -56,6 +58,7 @@ SUBJECTS = {
 
 _PENDING = "membership.mail.pending"
 _MONEY = "$money"
+_DATE = "$date"
 MAX_ATTEMPTS = 10
 # A pending job older than this was handed to a queue that lost it (Redis restarted empty, a
 # worker killed mid-job): the worker's sweep sends it.
@@ -89,11 +92,36 @@ def money(minor: int, currency: str) -> dict[str, Any]:
     return {_MONEY: [minor, currency]}
 
 
+def date(value: datetime, fmt: str = "long") -> dict[str, Any]:
+    """A date for a mail's context, formatted when the mail is rendered, in the recipient's
+    language ("March 3, 2027" in English)."""
+    return {_DATE: [value.isoformat(), fmt]}
+
+
+def host() -> dict[str, str]:
+    """Who received the money, for a receipt's context: the host's legal name, address and
+    registration number (settings HOST_LEGAL_NAME, HOST_ADDRESS, HOST_REGISTRATION)."""
+    config = current_app.config
+    return {
+        "name": config.get("HOST_LEGAL_NAME") or config.get("SITE_NAME") or "",
+        "address": config.get("HOST_ADDRESS") or "",
+        "registration": config.get("HOST_REGISTRATION") or "",
+    }
+
+
 def _formatted(value: Any) -> Any:
-    """A context value as the template shows it: amounts from money() formatted."""
-    if isinstance(value, dict) and set(value) == {_MONEY}:
-        minor, currency = value[_MONEY]
-        return format_money(minor, currency)
+    """A context value as the template shows it: amounts from money() and dates from date()
+    formatted for the job's locale, at any depth."""
+    if isinstance(value, dict):
+        if set(value) == {_MONEY}:
+            minor, currency = value[_MONEY]
+            return format_money(minor, currency)
+        if set(value) == {_DATE}:
+            text, fmt = value[_DATE]
+            return format_date(datetime.fromisoformat(text), fmt)
+        return {key: _formatted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_formatted(item) for item in value]
     return value
 
 
@@ -334,7 +362,7 @@ def render(job: MailJob, session: Session | None = None) -> EmailMessage:
     context = {"base_url": current_app.config["BASE_URL"], **job.context}
     context["name"] = context.get("name") or recipient_name(session or db.session, job)
     with force_locale(job.locale):
-        context = {key: _formatted(value) for key, value in context.items()}
+        context = _formatted(context)
         msg = EmailMessage()
         msg["Subject"] = str(SUBJECTS[job.template])
         msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]

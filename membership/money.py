@@ -81,15 +81,16 @@ def to_major(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
 
 
-def format_money(minor: int, currency: str) -> str:
-    """Format minor units for the reader's locale, e.g. "€12.50" or "12,50 ₾".
+def format_money(minor: int, currency: str, locale: str | None = None) -> str:
+    """Format minor units for the reader's locale (or `locale`), e.g. "€12.50" or "12,50 ₾".
 
     The locale's pattern and digits, except that nothing charged is rounded away (HUF 12.45
-    stays 12.45 although CLDR shows forints without decimals).
+    stays 12.45 although CLDR shows forints without decimals). The one way money is written
+    for people: pages, the widget, the progress API's display strings, mails.
     """
     return format_currency(
         to_major(minor, currency),
         currency.upper(),
-        locale=get_locale(),
+        locale=locale or get_locale(),
         decimal_quantization=False,
     )

@@ -396,7 +396,7 @@ class SandboxApp:
 
     def on_index(self, request: Request) -> Response:
         """A small page saying what this server is."""
-        return pages.html_response(pages.index_page(self.server.url))
+        return pages.html_response(pages.index_page(self.server.url, request))
 
     def on_checkout_page(self, request: Request, sid: str) -> Response:
         """The hosted Checkout page: GET shows it, POST pays or cancels."""
@@ -412,8 +412,8 @@ class SandboxApp:
 
     def on_invoice_pdf(self, request: Request, iid: str) -> Response:
         """A plain-text stand-in for the invoice PDF."""
-        return pages.invoice_pdf(self.engine, iid)
+        return pages.invoice_pdf(self.engine, iid, request)
 
     def on_receipt_page(self, request: Request, cid: str) -> Response:
         """A charge receipt."""
-        return pages.receipt(self.engine, cid)
+        return pages.receipt(self.engine, cid, request)

@@ -15,6 +15,7 @@ from typing import Any
 
 from stripe_sandbox import API_VERSION, shapes
 from stripe_sandbox.errors import StripeError, invalid, missing
+from stripe_sandbox.i18n import STRIPE_LOCALES
 
 Obj = dict[str, Any]
 
@@ -90,6 +91,15 @@ def validate_card(number: str, param: str = "card") -> str:
             "4242 4242 4242 4242.", type="card_error", code="incorrect_number", param=param,
         )  # fmt: skip
     return number
+
+
+def check_locale(p: dict[str, Any]) -> None:
+    """Stripe refuses a `locale` its hosted pages do not speak (Georgian, Armenian, …)."""
+    locale = p.get("locale")
+    if locale is not None and locale not in STRIPE_LOCALES:
+        raise invalid(
+            f"Invalid locale: must be one of {', '.join(sorted(STRIPE_LOCALES))}", "locale"
+        )
 
 
 def as_int(value: Any, param: str) -> int:
@@ -664,6 +674,7 @@ class Engine:
             "automatic_tax", "tax_id_collection", "saved_payment_method_options",
             "adaptive_pricing",
         })  # fmt: skip
+        check_locale(p)
         mode = p.get("mode")
         if mode not in ("payment", "subscription"):
             if mode == "setup":
@@ -1638,10 +1649,12 @@ class Engine:
         """POST /v1/billing_portal/sessions."""
         check_params(p, {"customer", "return_url", "configuration", "flow_data", "locale",
                          "on_behalf_of"})  # fmt: skip
+        check_locale(p)
         cus = self.get(p.get("customer"), "customer", "customer")
         if cus.get("_deleted"):
             raise missing("customer", cus["id"], "customer")
         ps = shapes.portal_session(self.now(), cus["id"], p.get("return_url"))
+        ps["locale"] = p.get("locale") or None
         ps["url"] = f"{self.base_url()}/p/session/{ps['id']}"
         return self.store(ps)
 

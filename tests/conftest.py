@@ -324,6 +324,16 @@ class StripeWorld:
             responses.append(response)
         return responses
 
+    def redeliver_as_new(self) -> None:
+        """Send every event of this test again under a new id, as Stripe may (a delivery it
+        thought failed, two updates for one change): a handler must not tell anything twice."""
+        import copy
+
+        for event in self.sandbox.events():
+            again = copy.deepcopy(event)
+            again["id"] = f"{event['id']}_again"
+            self.deliver([again])
+
     def pay(self, checkout_url: str, card: str = "4242424242424242", email: str | None = None):
         """Complete the Checkout Session behind a URL with a test card, as the reader would."""
         session_id = checkout_url.rstrip("/").rsplit("/", 1)[-1]

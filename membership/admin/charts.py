@@ -1,12 +1,14 @@
 """Bar and line charts as SVG strings drawn on the server: no script, no inline style, no CDN.
 
-Colours come from classes (`series-0` …) styled in static/css/site.css; labels are escaped.
+Colours come from classes (`series-0` …) styled in static/css/site.css; labels are escaped;
+values are written by Babel for the page's language unless the caller formats them (money).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from flask_babel import format_decimal
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 260
@@ -69,7 +71,7 @@ def bar_chart(
     labels: Sequence[str],
     series: Sequence[Series],
     title: str,
-    fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
+    fmt: Callable[[float], str] = lambda v: format_decimal(round(v)),
 ) -> Markup:
     """Stacked bars, one per label; negative values stay out of the stack (tables show them)."""
     totals = [sum(max(s[1][i], 0) for s in series) for i in range(len(labels))]
@@ -99,7 +101,7 @@ def line_chart(
     labels: Sequence[str],
     series: Sequence[Series],
     title: str,
-    fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
+    fmt: Callable[[float], str] = lambda v: format_decimal(round(v)),
 ) -> Markup:
     """One line per series, with a dot and a tooltip per point."""
     top = nice_ceiling(max((max(v, default=0) for _, v in series), default=0))

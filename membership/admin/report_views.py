@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from flask import abort, render_template, request
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -21,16 +23,19 @@ MAX_DAYS = 366 * 10
 
 @dataclass
 class Table:
-    """A report table: raw values, money columns in minor units of `currency`."""
+    """A report table: raw values, money columns in minor units of `currency`, and the index
+    of a column of YYYY-MM months."""
 
     caption: str
     header: list[str]
     rows: list[list]
     currency: str | None = None
     money: set[int] = field(default_factory=set)
+    month_column: int | None = None
 
     def display(self) -> list[list[str]]:
-        """The rows as staff read them: money formatted, rates with a percent sign."""
+        """The rows as staff read them, written by Babel for the page's language: money,
+        counts and rates, dates and months (the CSV keeps the raw values)."""
         out = []
         for row in self.rows:
             cells = []
@@ -39,6 +44,12 @@ class Table:
                     cells.append(format_money(value, self.currency))
                 elif value is None:
                     cells.append("—")
+                elif i == self.month_column and isinstance(value, str):
+                    cells.append(reports.month_label(value))
+                elif isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
+                    cells.append(format_decimal(value))
+                elif isinstance(value, date):
+                    cells.append(format_date(value, "medium"))
                 else:
                     cells.append(str(value))
             out.append(cells)
@@ -101,7 +112,7 @@ def build_movement(period: reports.Period) -> Built:
         for r in rows
     ]
     chart = charts.bar_chart(
-        [r.month for r in rows],
+        [reports.month_label(r.month) for r in rows],
         [(_("New"), [r.new for r in rows]), (_("Churned"), [r.churned for r in rows])],
         _("New and churned memberships"),
     )
@@ -120,7 +131,8 @@ def build_movement(period: reports.Period) -> Built:
         "live_at_end",
         "churn_rate_percent",
     ]
-    return Built([Table(_("Membership movement"), header, raw)], [chart], notes, csv_header, raw)
+    table = Table(_("Membership movement"), header, raw, month_column=0)
+    return Built([table], [chart], notes, csv_header, raw)
 
 
 def build_mrr(period: reports.Period) -> Built:
@@ -141,7 +153,7 @@ def build_mrr(period: reports.Period) -> Built:
     for currency, points in data.history.items():
         chart_list.append(
             charts.line_chart(
-                [m for m, _v in points],
+                [reports.month_label(m) for m, _v in points],
                 [(_("MRR"), [v for _m, v in points])],
                 _("MRR at each month's end (%(c)s)", c=currency.upper()),
                 fmt=lambda v, c=currency: format_money(int(v), c),
@@ -154,6 +166,7 @@ def build_mrr(period: reports.Period) -> Built:
                 [[m, v] for m, v in points],
                 currency,
                 {1},
+                month_column=0,
             )
         )
         arrs = dict(data.arr_history[currency])
@@ -192,7 +205,9 @@ def build_revenue(period: reports.Period) -> Built:
             [r.month, r.membership, r.gift, r.monthly_gift, r.offline, r.refunds, r.net]
             for r in rows
         ]
-        tables.append(Table(currency.upper(), header, raw, currency, {1, 2, 3, 4, 5, 6}))
+        tables.append(
+            Table(currency.upper(), header, raw, currency, {1, 2, 3, 4, 5, 6}, month_column=0)
+        )
         csv_rows += [[row[0], currency, *row[1:]] for row in raw]
     chart = revenue_chart(data)
     return Built(
@@ -211,6 +226,7 @@ def build_grace(period: reports.Period) -> Built:
         _("Failed renewals per month"),
         [_("Month"), _("Failed payments")],
         [[m, n] for m, n in data.failed_by_month],
+        month_column=0,
     )
     people = Table(
         _("Members in grace now"),
@@ -220,14 +236,14 @@ def build_grace(period: reports.Period) -> Built:
                 r.email,
                 r.plan,
                 format_money(r.amount, r.currency),
-                r.past_due_since.date().isoformat(),
-                r.grace_ends.date().isoformat(),
+                r.past_due_since.date(),
+                r.grace_ends.date(),
             ]
             for r in data.in_grace
         ],
     )
     chart = charts.bar_chart(
-        [m for m, _n in data.failed_by_month],
+        [reports.month_label(m) for m, _n in data.failed_by_month],
         [(_("Failed payments"), [n for _m, n in data.failed_by_month])],
         _("Failed payments per month"),
     )

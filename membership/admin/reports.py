@@ -95,6 +95,15 @@ def month_key(value) -> str:
     return value.strftime("%Y-%m") if hasattr(value, "strftime") else str(value)
 
 
+def month_label(key: str) -> str:
+    """A YYYY-MM month as staff read it in their language ("Mar 2027", and so on)."""
+    from babel.dates import format_skeleton
+    from flask_babel import get_locale
+
+    year, month = (int(part) for part in key.split("-"))
+    return format_skeleton("yMMM", date(year, month, 1), locale=get_locale())
+
+
 def by_month(rows) -> dict:
     """{month key: value} from (month, value) rows."""
     return {month_key(m): v for m, v in rows}

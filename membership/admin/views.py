@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -68,7 +69,7 @@ def revenue_chart(revenue: dict[str, list[reports.RevenueRow]]):
     }
     series = [(names[s], [getattr(r, s) for r in rows]) for s in reports.SOURCES]
     return charts.bar_chart(
-        [r.month for r in rows],
+        [reports.month_label(r.month) for r in rows],
         series,
         _("Revenue per month (%(currency)s)", currency=currency.upper()),
         fmt=lambda v: format_money(int(v), currency),
@@ -156,7 +157,8 @@ def grant(user_id: int):
             form.until.errors.append(_(str(exc)))
         else:
             db.session.commit()
-            flash(_("%(perk)s is granted until %(day)s.", perk=perk.name, day=day.isoformat()))
+            until_text = format_date(day, "long")
+            flash(_("%(perk)s is granted until %(day)s.", perk=perk.name, day=until_text))
             return redirect(url_for("admin.member", user_id=user.id), 303)
     return member(user_id, grant_form=form, status=400)
 

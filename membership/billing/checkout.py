@@ -111,6 +111,7 @@ def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, re
         "metadata": metadata,
         "subscription_data": subscription_data,
         "allow_promotion_codes": True,
+        "locale": gateway.checkout_locale(user.locale),
         "success_url": f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{base}/checkout/cancel?plan={plan.slug}",
     }
@@ -136,7 +137,9 @@ def portal_url(user: User) -> str:
     if not user.stripe_customer_id:
         raise CheckoutError("no-customer")
     return gateway.create_portal_session(
-        user.stripe_customer_id, current_app.config["BASE_URL"] + "/account"
+        user.stripe_customer_id,
+        current_app.config["BASE_URL"] + "/account",
+        gateway.checkout_locale(user.locale),
     )
 
 

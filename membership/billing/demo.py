@@ -122,8 +122,27 @@ def seed_paying_member(summary, members: int, echo) -> None:
     summary.secrets.append(f"Member sign-in: {DEMO_MEMBER_EMAIL} / {password}")
     # A reader who reads in Armenian: pages and mails follow the account's language.
     password = secrets.token_urlsafe(12)
-    db.session.add(
-        User(email=ARMENIAN_READER_EMAIL, name="Anahit", password_hash=hash_password(password),
-             role=Role.member, verified_at=utcnow(), locale="hy")
-    )  # fmt: skip
+    anahit = User(email=ARMENIAN_READER_EMAIL, name="Anahit", password_hash=hash_password(password),
+                  role=Role.member, verified_at=utcnow(), locale="hy")  # fmt: skip
+    db.session.add(anahit)
+    db.session.flush()
+    _joins_and_cancels(anahit, plan)
     summary.secrets.append(f"Armenian-speaking reader: {ARMENIAN_READER_EMAIL} / {password}")
+
+
+def _joins_and_cancels(user: User, plan: Plan) -> None:
+    """The Armenian reader joined and then cancelled at the period's end: her welcome, receipt
+    and "cancellation confirmed" mails (instance/outbox/) are in Armenian, and her account says
+    when the membership ends."""
+    try:
+        url = checkout.start_checkout(user, plan, "month", None, ref="demo")
+        session_id = url.rstrip("/").rsplit("/", 1)[-1]
+        session = _sandbox_control(f"/_sandbox/checkout/sessions/{session_id}/complete", {})
+        subscription = gateway.retrieve_subscription(session["subscription"])
+        membership = services.sync_subscription(subscription)
+        if subscription.latest_invoice_id:
+            services.record_invoice(gateway.retrieve_invoice(subscription.latest_invoice_id))
+        if membership is not None:
+            services.set_cancel_at_period_end(membership, True, user)
+    except (gateway.PaymentProviderError, OSError, KeyError, ValueError) as exc:
+        log.warning("demo: the Armenian reader has no membership: %s", exc)

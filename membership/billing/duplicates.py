@@ -24,7 +24,6 @@ from membership.billing.models import Membership
 from membership.billing.stripe_objects import Subscription
 from membership.extensions import db
 from membership.mail import money, queue_mail
-from membership.money import format_money
 from membership.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -157,12 +156,13 @@ def tell(membership: Membership, subscription: Subscription) -> None:
                      refunded=refunded, currency=membership.currency)  # fmt: skip
 
 
-def _described(membership: Membership | None) -> dict[str, str]:
-    """A membership as the mail names it: plan, amount and interval."""
+def _described(membership: Membership | None) -> dict:
+    """A membership as the mail names it: plan, amount (formatted in the reader's language when
+    the mail is rendered) and interval."""
     if membership is None:
         return {"plan": "", "amount": "", "interval": ""}
     return {
         "plan": membership.plan.name if membership.plan else "",
-        "amount": format_money(membership.amount, membership.currency),
+        "amount": money(membership.amount, membership.currency),
         "interval": membership.interval,
     }

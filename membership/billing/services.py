@@ -16,7 +16,7 @@ from membership import audit
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.accounts.services import AccountError
-from membership.billing import duplicates, origins
+from membership.billing import duplicates, notices, origins
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership, Plan, Price
 from membership.billing.stripe_objects import Invoice, Subscription
@@ -281,7 +281,7 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
             sync_subscription(gateway.retrieve_subscription(kept))
         duplicates.tell(membership, subscription)
     duplicate = kept is not None
-    _notify(membership, before["status"], duplicate)
+    notices.membership_changed(membership, subscription, before, duplicate)
     return membership
 
 
@@ -298,22 +298,6 @@ def _locked_membership(subscription_id: str) -> Membership | None:
 def _plain(value):
     """A JSON-friendly value for the audit log."""
     return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _notify(membership: Membership, previous_status: str | None, duplicate: bool = False) -> None:
-    """Mail the reader about the transitions that matter, once each (dedupe keys); a cancelled
-    duplicate has its own mail (duplicates.tell) instead of "your membership has ended"."""
-    user = membership.user
-    context = {"name": user.name, "plan": membership.plan.name if membership.plan else ""}
-    if membership.status in ("active", "trialing") and previous_status not in (
-        "active",
-        "trialing",
-    ):
-        queue_mail("membership_welcome", user.email, context, locale=user.locale,
-                   dedupe_key=f"welcome-{membership.stripe_subscription_id}")  # fmt: skip
-    if membership.status == "canceled" and previous_status != "canceled" and not duplicate:
-        queue_mail("membership_ended", user.email, context, locale=user.locale,
-                   dedupe_key=f"ended-{membership.stripe_subscription_id}")  # fmt: skip
 
 
 def memberships_of(user_id: int) -> list[Membership]:
@@ -367,7 +351,10 @@ def record_invoice(
         description=f"{plan_name} ({membership.interval})",
         receipt_url=invoice.hosted_invoice_url,
     )
-    return row is not None
+    if row is None:
+        return False
+    notices.receipt(membership, invoice, row)
+    return True
 
 
 def resolve_invoice_payment(origin: origins.Origin) -> None:

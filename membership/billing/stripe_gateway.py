@@ -222,6 +222,17 @@ def create_price(
 # --- checkout and portal ------------------------------------------------------------------
 
 
+# The `locale` values Stripe's Checkout and billing portal speak, among the app's languages
+# (https://docs.stripe.com/js/appendix/supported_locales): not Georgian, Armenian or
+# Azerbaijani, for which Stripe is asked for `auto` (it follows the reader's browser).
+STRIPE_SPEAKS = frozenset({"en", "ru"})
+
+
+def checkout_locale(language: str | None) -> str:
+    """The `locale` to give Checkout and the billing portal for a reader of `language`."""
+    return language if language in STRIPE_SPEAKS else "auto"
+
+
 def create_checkout_session(params: dict[str, Any], idempotency_key: str) -> CheckoutSession:
     """Create a Checkout Session, always in the currency of its prices.
 
@@ -278,9 +289,9 @@ def retrieve_completed_checkout(session_id: str) -> CompletedCheckout:
     return CompletedCheckout.from_stripe(obj)
 
 
-def create_portal_session(customer_id: str, return_url: str) -> str:
-    """A billing portal session's URL."""
-    params = {"customer": customer_id, "return_url": return_url}
+def create_portal_session(customer_id: str, return_url: str, locale: str = "auto") -> str:
+    """A billing portal session's URL, in `locale` (see checkout_locale)."""
+    params = {"customer": customer_id, "return_url": return_url, "locale": locale}
     return _call(client().v1.billing_portal.sessions.create, params=params)["url"]
 
 

@@ -77,6 +77,8 @@ class Subscription:
     latest_invoice_created: datetime | None
     # Why it was cancelled, in the canceller's words (ours: "duplicate of sub_…").
     cancellation_comment: str | None = None
+    # Stripe's reason: cancellation_requested, payment_failed or payment_disputed.
+    cancellation_reason: str | None = None
     # What each renewal charges after coupons and promotion codes; None: discounts not expanded.
     recurring_amount: int | None = None
 
@@ -112,6 +114,7 @@ class Subscription:
             latest_invoice_status=latest_obj.get("status"),
             latest_invoice_created=from_unix(latest_obj.get("created")),
             cancellation_comment=(obj.get("cancellation_details") or {}).get("comment"),
+            cancellation_reason=(obj.get("cancellation_details") or {}).get("reason"),
             recurring_amount=_after_discounts(amount, currency, obj.get("discounts") or []),
         )
 

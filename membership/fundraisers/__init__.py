@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     The staff pages live in membership/admin (fundraiser_views), mounted by the admin package."""
     from membership.fundraisers import (  # noqa: F401 - handlers and ledger hooks register
         api,
+        display,
         giving,
         handlers,
         page_fastpath,
@@ -20,6 +21,8 @@ def register(app: Flask) -> None:
     from membership.money import to_major
 
     app.jinja_env.filters["minor_to_major"] = lambda minor, currency: str(to_major(minor, currency))
+    # The progress block's strings, written as the progress API's `display` writes them.
+    app.jinja_env.globals["progress_text"] = display.figures_text
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")

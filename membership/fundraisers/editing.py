@@ -66,11 +66,12 @@ def record_offline_gift(
         offline=True,
         note=note.strip()[:255],
         paid_at=received_at,
+        locale=_receipt_language(email, staff),
     )
     db.session.add(donation)
     db.session.flush()
     db.session.refresh(donation, ["campaign", "outlet"])
-    ledger.record(
+    payment = ledger.record(
         EntryKind.offline,
         amount,
         campaign.currency,
@@ -81,9 +82,19 @@ def record_offline_gift(
     )
     audit.record("donation.offline", "campaign", campaign.id, actor_id=staff.id,
                  donation=donation.id, amount=amount, note=donation.note)  # fmt: skip
-    if donation.email:
-        queue_receipt(donation, amount, f"donation-receipt-{donation.id}")
+    if donation.email and payment is not None:
+        queue_receipt(donation, payment, f"donation-receipt-{donation.id}")
     return donation
+
+
+def _receipt_language(email: str, staff: User) -> str:
+    """The language of an offline gift's receipt: the donor's account's, when the address has
+    one; else the language of the staff member who records it (who reads the donor's letters)."""
+    address = email.strip().lower()
+    account = (
+        db.session.scalar(select(User.locale).where(User.email == address)) if address else None
+    )
+    return account or staff.locale or "en"
 
 
 def set_hidden(donation: Donation, hidden: bool, staff: User) -> None:

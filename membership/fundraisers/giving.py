@@ -35,7 +35,7 @@ from membership.fundraisers.models import Campaign, Donation, DonationStatus, Fr
 from membership.fundraisers.rewards import grant_rewards
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
-from membership.mail import money, queue_mail
+from membership.mail import date, host, money, queue_mail
 from membership.money import MoneyError, to_minor
 from membership.timeutil import utcnow
 
@@ -136,6 +136,7 @@ def start_donation(
         "success_url": f"{base}/fundraisers/{campaign.slug}/thanks?donation={donation.id}"
         "&session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": f"{base}/fundraisers/{campaign.slug}",
+        "locale": gateway.checkout_locale(donation.locale),
     }
     if user is not None:
         params["client_reference_id"] = str(user.id)
@@ -394,12 +395,22 @@ def _after_payment(donation: Donation) -> None:
                 if donation.frequency == Frequency.monthly
                 else f"donation-receipt-{donation.id}"
             )
-            queue_receipt(donation, payment.amount, key)
+            queue_receipt(donation, payment, key)
     grant_rewards(donation, max(payment.amount for payment in payments))
 
 
-def queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
-    """The thank-you receipt, once per payment (dedupe key)."""
+def receipt_number(donation: Donation, payment: LedgerEntry) -> str:
+    """The number a receipt carries: D-<donation> for a gift paid once, D-<donation>-<ledger row>
+    for each month of a monthly gift, so that every payment has its own."""
+    if donation.frequency == Frequency.monthly:
+        return f"D-{donation.id}-{payment.id}"
+    return f"D-{donation.id}"
+
+
+def queue_receipt(donation: Donation, payment: LedgerEntry, dedupe_key: str) -> None:
+    """The thank-you receipt, once per payment (dedupe key): fit for the donor's records, with
+    the amount and its currency, the date, the campaign and outlet, who received it and a
+    receipt number; in the language the donor gave in."""
     campaign = donation.campaign
     base = current_app.config["BASE_URL"]
     queue_mail(
@@ -408,7 +419,11 @@ def queue_receipt(donation: Donation, amount: int, dedupe_key: str) -> None:
         {
             "campaign": campaign.title,
             "outlet": donation.outlet.name if donation.outlet else "",
-            "amount": money(amount, donation.currency),
+            "amount": money(payment.amount, payment.currency),
+            "currency": payment.currency.upper(),
+            "paid_on": date(payment.occurred_at),
+            "receipt_number": receipt_number(donation, payment),
+            "host": host(),
             "monthly": donation.frequency == Frequency.monthly,
             "offline": donation.offline,
             "donation_id": donation.id,

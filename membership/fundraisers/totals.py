@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -233,7 +233,8 @@ def progress(campaign: Campaign) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The progress of one campaign at one version: its JSON body and strong ETag."""
+    """The progress of one campaign at one version: its JSON body and strong ETag; `variants`
+    holds the bodies with display strings per language (display.localized), made on demand."""
 
     campaign_id: int
     status: str
@@ -241,6 +242,7 @@ class Snapshot:
     etag: str
     body: bytes
     figures: dict[str, Any]
+    variants: dict[str, tuple[str, bytes]] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _Memo:

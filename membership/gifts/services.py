@@ -23,7 +23,7 @@ from membership.extensions import db
 from membership.gifts.models import GIFT_MONTHS, GiftMembership
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
-from membership.mail import money, queue_mail
+from membership.mail import date, host, money, queue_mail
 from membership.perks.models import GrantSource, PerkGrant
 from membership.timeutil import utcnow
 
@@ -79,9 +79,12 @@ def gifts_bought(user_id: int) -> list[GiftMembership]:
 
 def start_gift_checkout(
     plan: Plan, months: int, recipient_email: str, message: str, buyer: User | None,
-    buyer_email: str | None,
+    buyer_email: str | None, locale: str = "en",
 ) -> str:  # fmt: skip
-    """Create a pending gift and its Checkout Session (payment mode); returns the URL."""
+    """Create a pending gift and its Checkout Session (payment mode); returns the URL.
+
+    `locale` is the page's language: a buyer without an account gets the receipt in it (it
+    travels in the payment's metadata, as the gift row has no place for it)."""
     if months not in GIFT_MONTHS:
         raise GiftError("months")
     if plan not in giftable_plans():
@@ -105,7 +108,8 @@ def start_gift_checkout(
     )
     db.session.add(gift)
     db.session.flush()
-    metadata = {"kind": KIND, "gift_id": str(gift.id), "plan": plan.slug}
+    metadata = {"kind": KIND, "gift_id": str(gift.id), "plan": plan.slug,
+                "locale": buyer.locale if buyer else locale}  # fmt: skip
     base = current_app.config["BASE_URL"]
     params = {
         "mode": "payment",
@@ -123,6 +127,7 @@ def start_gift_checkout(
         "payment_intent_data": {"metadata": metadata},
         "success_url": f"{base}/gift/thanks",
         "cancel_url": f"{base}/gift",
+        "locale": gateway.checkout_locale(metadata["locale"]),
     }
     if buyer and buyer.stripe_customer_id:
         params["customer"] = buyer.stripe_customer_id
@@ -177,14 +182,24 @@ def record_payment(gift: GiftMembership, intent: PaymentIntent) -> bool:
         "recipient_email": gift.recipient_email,
         "redeem_url": f"{base}/gift/redeem?code={gift.code}",
         "amount": money(gift.amount, gift.currency),
+        "currency": gift.currency.upper(),
+        "paid_on": date(intent.created),
+        "receipt_number": f"G-{gift.id}",
+        "host": host(),
     }
-    # Each in the language of the account we know them by (the buyer's for a stranger).
-    buyer_locale = buyer.locale if buyer else "en"
+    # Each in the language of the account we know them by; a buyer without one in the page's
+    # language they bought in, and a recipient without one in the buyer's.
+    buyer_locale = buyer.locale if buyer else _language(intent.metadata.get("locale"))
     queue_mail("gift_received", gift.recipient_email, context, dedupe_key=f"gift-code-{gift.id}",
                locale=recipient.locale if recipient else buyer_locale)  # fmt: skip
     queue_mail("gift_receipt", gift.buyer_email, context, dedupe_key=f"gift-receipt-{gift.id}",
                locale=buyer_locale)  # fmt: skip
     return row is not None
+
+
+def _language(code: str | None) -> str:
+    """A language code from metadata (text anyone may edit): one the site speaks, else English."""
+    return code if code in current_app.config["LANGUAGES"] else "en"
 
 
 def gift_for_intent(intent: PaymentIntent) -> GiftMembership | None:

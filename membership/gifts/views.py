@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -54,7 +55,7 @@ def buy():
             raise services.GiftError("plan")
         url = services.start_gift_checkout(
             plan, int(form.months.data), form.recipient_email.data, form.message.data or "",
-            buyer, form.buyer_email.data,
+            buyer, form.buyer_email.data, str(get_locale() or "en"),
         )  # fmt: skip
     except services.GiftError as exc:
         db.session.rollback()

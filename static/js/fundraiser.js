@@ -1,46 +1,47 @@
 /* Keeps every fundraiser progress block ([data-progress-url]) current without a reload:
-   polls the progress API, sends the last ETag (a 304 changes nothing), updates the bar. */
+   polls the progress API, sends the last ETag (a 304 changes nothing), updates the bar.
+   The URL asks for the page's language (?lang=), and every figure shown is one of the answer's
+   `display` strings, written by the server as the rest of the page: this script never formats
+   a number itself, so a page cannot mix two ways of writing one. */
 (function () {
   "use strict";
   var INTERVAL = 5000;
-
-  function formatter(block) {
-    var currency = block.getAttribute("data-currency");
-    var locale = block.getAttribute("data-locale") || undefined;
-    try {
-      return new Intl.NumberFormat(locale, { style: "currency", currency: currency });
-    } catch (e) {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency: currency });
-    }
-  }
-
-  function major(minor, fmt) {
-    var digits = fmt.resolvedOptions().maximumFractionDigits;
-    return minor / Math.pow(10, digits);
-  }
 
   function setText(root, selector, text) {
     var nodes = root.querySelectorAll(selector);
     for (var i = 0; i < nodes.length; i++) { nodes[i].textContent = text; }
   }
 
+  /* "12 backers" with the number in bold, from the server's sentence and its number. */
+  function setCounted(root, text, number) {
+    var spans = root.querySelectorAll('[data-field="backers-text"]');
+    for (var i = 0; i < spans.length; i++) {
+      var at = text.indexOf(number);
+      if (at < 0) { spans[i].textContent = text; continue; }
+      var strong = document.createElement("strong");
+      strong.setAttribute("data-field", "backers");
+      strong.textContent = number;
+      spans[i].replaceChildren(document.createTextNode(text.slice(0, at)), strong,
+                               document.createTextNode(text.slice(at + number.length)));
+    }
+  }
+
   function apply(block, data) {
-    var fmt = formatter(block);
+    var shown = data.display;
+    if (!shown) { return; }  /* an answer without the page's strings: keep what is shown */
     var bar = block.querySelector("progress.fundraiser-bar");
     if (bar) {
       bar.max = data.goal;
       bar.value = Math.max(0, Math.min(data.raised, data.goal));
-      bar.textContent = data.percent + "%";
+      bar.textContent = shown.percent;
     }
-    var raised = block.querySelector('[data-field="raised"]');
-    if (raised) {
-      raised.textContent = fmt.format(major(data.raised, fmt));
-      raised.setAttribute("data-minor", String(data.raised));
-    }
-    setText(block, '[data-field="percent"]', String(data.percent));
-    setText(block, '[data-field="backers"]', String(data.backers));
+    setText(block, '[data-field="raised"]', shown.raised);
+    setText(block, '[data-field="percent"]', shown.percent);
+    setCounted(block, shown.backers_text, shown.backers);
     (data.outlets || []).forEach(function (outlet) {
-      setText(document, '[data-outlet="' + outlet.slug + '"]', fmt.format(major(outlet.raised, fmt)));
+      if (shown.outlets && shown.outlets[outlet.slug]) {
+        setText(document, '[data-outlet="' + outlet.slug + '"]', shown.outlets[outlet.slug]);
+      }
       var obar = document.querySelector('[data-outlet-bar="' + outlet.slug + '"]');
       if (obar) { obar.value = Math.max(0, Math.min(outlet.raised, obar.max)); }
     });

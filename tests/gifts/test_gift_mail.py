@@ -66,3 +66,31 @@ def test_the_buyers_receipt_is_in_the_buyers_language(app, catalogue, auth, stri
     auth.login()
     give(auth, stripe_world, buyer_email="")
     assert "30,00\xa0€" in mailbox.body(mailbox.last_to("reader@example.org"))
+
+
+def test_each_gift_mail_goes_out_once_however_often_stripe_tells_us(
+    app, catalogue, auth, stripe_world, mailbox
+):
+    give(auth, stripe_world)
+    stripe_world.redeliver_as_new()
+    assert len(mailbox.to("giver@example.org")) == 1
+    assert len(mailbox.to("friend@example.org")) == 1
+
+
+def test_a_buyer_without_an_account_gets_the_receipt_in_the_pages_language(
+    app, catalogue, auth, client, stripe_world, mailbox
+):
+    client.get("/gift?lang=ru")
+    give(auth, stripe_world)
+    receipt = mailbox.body(mailbox.last_to("giver@example.org"))
+    assert "30,00\xa0€" in receipt and "You gave" not in receipt
+    # The recipient has no account either: the buyer's language, not English.
+    assert "gives you" not in mailbox.body(mailbox.last_to("friend@example.org"))
+
+
+def test_the_buyers_receipt_is_fit_for_their_records(app, catalogue, auth, stripe_world, mailbox):
+    give(auth, stripe_world)
+    receipt = mailbox.body(mailbox.last_to("giver@example.org"))
+    assert "Receipt number: G-" in receipt
+    assert "Amount: €30.00 (EUR)" in receipt
+    assert "For: 6 months of Supporter, given to friend@example.org" in receipt

@@ -176,7 +176,7 @@ def test_sandbox_checkout_page_flow(client, sandbox, monthly, http, subscription
     sess = subscription_session(evil.id, allow_promotion_codes=True)
     status, _, page = http("GET", sess.url)
     assert status == 200
-    assert "Sandbox payments: no real money" in page and "12.50 EUR" in page
+    assert "Sandbox payments: no real money" in page and "€12.50" in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "<input id=email name=email type=email required" in page
     assert "promotion_code" in page
