@@ -74,7 +74,7 @@ def start_sandbox(base_url: str) -> subprocess.Popen | None:
         "--port", str(port), "--webhook-url", f"{base_url}/webhooks/stripe",
         "--state-file", str(state),
     ]  # fmt: skip
-    process = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+    process = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments  # nosec B603
     if not _wait_for_port("127.0.0.1", port):
         process.terminate()
         raise SystemExit(f"The Stripe sandbox did not start on port {port}.")
@@ -86,7 +86,7 @@ def start_sandbox(base_url: str) -> subprocess.Popen | None:
 def flask(args: list[str]) -> None:
     """Run a `flask` command of this app, stopping `make run` when it fails."""
     command = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-    if subprocess.run(command, check=False).returncode != 0:  # noqa: S603
+    if subprocess.run(command, check=False).returncode != 0:  # noqa: S603  # nosec B603
         raise SystemExit(f"`flask {' '.join(args)}` failed.")
 
 
@@ -95,7 +95,7 @@ def start_worker() -> subprocess.Popen | None:
     if os.environ.get("WEBHOOK_PROCESSING", "").strip().lower() != "queued":
         return None
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
-    process = subprocess.Popen(command)  # noqa: S603 - our interpreter, our command
+    process = subprocess.Popen(command)  # noqa: S603 - our interpreter, our command  # nosec B603
     print(" * Stripe events are queued: `flask worker` runs them beside the app")
     return process
 
