@@ -23,7 +23,7 @@ $(DEV): pyproject.toml | $(BIN)/python
 
 # A catalogue is compiled when its .po is newer than its .mo (.mo files are not in git).
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(BIN)/python
-	$(BIN)/pybabel compile -q -d translations -l $*
+	$(BIN)/pybabel -q compile -d translations -l $*
 
 install: $(APP)
 	@$(MAKE) --no-print-directory $(CATALOGUES)
