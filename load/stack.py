@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-EMAIL_DOMAIN = "load.example.org"
+MARKER = "load_test_scratch"  # the table that says a load run made this database
 
 
 class StackError(RuntimeError):
@@ -44,28 +44,26 @@ def settings_names() -> list[str]:
     return names
 
 
-def refuse_foreign_database(url: str) -> None:
-    """The load run adds readers, payments and events: it refuses a database that holds
-    accounts it did not make (point it at a scratch database)."""
+def prepare_database(url: str) -> None:
+    """Start from an empty database. The load run adds readers, payments and events, so it
+    takes only a database that is empty or that an earlier load run marked as its own (a
+    PostgreSQL one is then emptied: a new sandbox knows none of its Stripe ids)."""
     engine = create_engine(url)
     try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table("users"):
-                return
-            foreign = conn.scalar(
-                text(
-                    "SELECT count(*) FROM users WHERE email NOT LIKE :load "
-                    "AND email NOT LIKE '%@example.org'"
-                ),
-                {"load": f"%@{EMAIL_DOMAIN}"},
-            )
+        with engine.begin() as conn:
+            tables = inspect(conn).get_table_names()
+            if tables and MARKER not in tables:
+                raise StackError(
+                    f"{url.rsplit('@', 1)[-1]} is not empty and no load run made it: give "
+                    "LOAD_DATABASE_URL an empty scratch database"
+                )
+            if tables and conn.dialect.name == "postgresql":
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            if MARKER not in tables or conn.dialect.name == "postgresql":
+                conn.execute(text(f"CREATE TABLE {MARKER} (note VARCHAR(80))"))
     finally:
         engine.dispose()
-    if foreign:
-        raise StackError(
-            f"{url.split('@')[-1]} holds {foreign} accounts that are neither demo nor load-test "
-            "ones: give LOAD_DATABASE_URL a scratch database"
-        )
 
 
 @dataclass
@@ -157,7 +155,7 @@ class Stack:
 
     def start(self) -> None:
         """Sandbox, migrations, the demo's catalogue and fundraiser, gunicorn, the worker."""
-        refuse_foreign_database(self.database_url)
+        prepare_database(self.database_url)
         self.env = self.environment()
         self._spawn("sandbox", [str(BIN / "python"), "-m", "stripe_sandbox",
                                 "--port", str(self.sandbox_port),

@@ -18,8 +18,9 @@ ADVISORIES = os.environ.get("AUDIT_ADVISORY_URL", "https://pypi.org/pypi/pip/jso
 TIMEOUT = 10
 
 
-def reachable(url: str = ADVISORIES) -> str | None:
+def reachable(url: str | None = None) -> str | None:
     """None when PyPI's JSON API (where pip-audit reads advisories) answers, else why not."""
+    url = url or ADVISORIES
     if not url.startswith("https://"):
         return f"{url} is not an https address"
     try:
