@@ -8,7 +8,7 @@ DEV := $(VENV)/.installed-dev
 PYTEST_ARGS ?= -n 2
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install install-dev run test bench lint load format messages clean
+.PHONY: install install-dev catalogues run test bench lint load format messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,16 @@ $(DEV): pyproject.toml | $(BIN)/python
 
 # A catalogue is compiled when its .po is newer than its .mo (.mo files are not in git).
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(BIN)/python
-	$(BIN)/pybabel -q compile -d translations -l $*
+	@echo "compiling the $* catalogue"
+	@$(BIN)/pybabel -q compile -d translations -l $*
+
+catalogues: $(CATALOGUES)
 
 install: $(APP)
-	@$(MAKE) --no-print-directory $(CATALOGUES)
+	@$(MAKE) -s --no-print-directory catalogues
 
 install-dev: $(DEV)
-	@$(MAKE) --no-print-directory $(CATALOGUES)
+	@$(MAKE) -s --no-print-directory catalogues
 
 run: install  ## migrate, load demo data once, start the Stripe sandbox, serve on :5000
 	$(BIN)/python -m membership.devserver
