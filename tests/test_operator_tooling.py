@@ -23,10 +23,13 @@ CLEAN_ENV = {k: v for k, v in os.environ.items()
 
 
 def make_dry_run(target: str) -> str:
-    """What `make -n TARGET` would run, in a checkout without a .venv (nothing is run)."""
+    """What `make -n -B TARGET` would run from scratch (nothing is run)."""
+    outer = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTEST_ARGS", "PYTHON"}  # from a `make test`
+    env = {k: v for k, v in os.environ.items() if k not in outer}
     done = subprocess.run(
-        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+        ["make", "--no-print-directory", "-n", "-B", target],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
     return done.stdout
 
 
