@@ -15,12 +15,14 @@ INSTANCE = ROOT / "instance"
 # Public constants of the offline sandbox (stripe_sandbox/__init__.py holds the same values);
 # repeated here so that production never imports the sandbox package.
 SANDBOX_API_KEY = "sk_test_sandbox"
-SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_0000000000000000000000000000"  # noqa: S105
+SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_0000000000000000000000000000"  # noqa: S105  # nosec B105
 
 # Seconds a Redis call made while answering a page may take (connect, then each read).
 REDIS_TIMEOUT = 0.5
 
-DEV_SECRET_KEY = "dev-only-secret-key-never-in-production"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-secret-key-never-in-production"  # noqa: S105  # nosec B105
+# The test-suite's fixed key (test_config below).
+TEST_SECRET_KEY = "test-secret-key"  # noqa: S105  # nosec B105
 
 
 class ConfigError(RuntimeError):
@@ -230,7 +232,7 @@ def test_config(
     `environ` adds environment variables (BASE_URL, TRUSTED_PROXIES…) read as in production."""
     config = from_environment(
         {
-            "SECRET_KEY": "test-secret-key",
+            "SECRET_KEY": TEST_SECRET_KEY,
             "DATABASE_URL": database_url,
             "STRIPE_API_BASE": "",
             **(environ or {}),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values, load_dotenv
 
-from membership.config import INSTANCE, ROOT
+from membership.config import INSTANCE, ROOT, SANDBOX_WEBHOOK_SECRET
 
 SANDBOX_PORT = 12111
 ENV_FILE = ROOT / ".env"
@@ -64,29 +64,39 @@ def _wait_for_port(host: str, port: int, timeout: float = 15.0) -> bool:
 
 
 def start_sandbox(base_url: str) -> subprocess.Popen | None:
-    """Start `flask stripe sandbox` beside the app and point the app at it."""
+    """Start the Stripe sandbox beside the app and point the app at it. It runs as
+    `python -m stripe_sandbox` (what `flask stripe sandbox` serves, without loading the app
+    first), and the migrations run while it starts: wait_for_sandbox() waits for it."""
     if os.environ.get("STRIPE_SECRET_KEY"):
         return None
     port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
     state = INSTANCE / "sandbox.json"
+    secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or SANDBOX_WEBHOOK_SECRET
     command = [
-        sys.executable, "-m", "flask", "--app", "wsgi", "stripe", "sandbox",
-        "--port", str(port), "--webhook-url", f"{base_url}/webhooks/stripe",
+        sys.executable, "-m", "stripe_sandbox", "--port", str(port),
+        "--webhook-url", f"{base_url}/webhooks/stripe", "--webhook-secret", secret,
         "--state-file", str(state),
     ]  # fmt: skip
-    process = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+    process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - our own interpreter and arguments  # nosec B603
+    os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
+    return process
+
+
+def wait_for_sandbox(process: subprocess.Popen | None) -> None:
+    """Until the sandbox that start_sandbox() started answers (the demo pays through it)."""
+    if process is None:
+        return
+    port = int(os.environ.get("SANDBOX_PORT", SANDBOX_PORT))
     if not _wait_for_port("127.0.0.1", port):
         process.terminate()
         raise SystemExit(f"The Stripe sandbox did not start on port {port}.")
-    os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
     print(f" * Stripe sandbox on http://127.0.0.1:{port} (no real money)")
-    return process
 
 
 def flask(args: list[str]) -> None:
     """Run a `flask` command of this app, stopping `make run` when it fails."""
     command = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-    if subprocess.run(command, check=False).returncode != 0:  # noqa: S603
+    if subprocess.run(command, check=False).returncode != 0:  # noqa: S603  # nosec B603
         raise SystemExit(f"`flask {' '.join(args)}` failed.")
 
 
@@ -95,7 +105,7 @@ def start_worker() -> subprocess.Popen | None:
     if os.environ.get("WEBHOOK_PROCESSING", "").strip().lower() != "queued":
         return None
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
-    process = subprocess.Popen(command)  # noqa: S603 - our interpreter, our command
+    process = subprocess.Popen(command)  # noqa: S603 - our interpreter, our command  # nosec B603
     print(" * Stripe events are queued: `flask worker` runs them beside the app")
     return process
 
@@ -136,6 +146,7 @@ def main() -> None:
     worker = None
     try:
         flask(["db", "upgrade"])
+        wait_for_sandbox(sandbox)
         if sandbox is not None:
             print(
                 " * The demo pays through the sandbox before the app serves: like Stripe, the"

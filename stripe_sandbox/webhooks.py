@@ -167,7 +167,7 @@ class Deliverer:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as resp:  # noqa: S310  # nosec B310
                 resp.read()
                 return resp.status, None
         except urllib.error.HTTPError as exc:

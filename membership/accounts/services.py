@@ -19,7 +19,7 @@ from membership.mail import queue_mail
 from membership.timeutil import utcnow
 
 MAX_ADDRESS = 254  # what an address may be long (RFC 5321), and the column
-UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a hash: verify() fails on it, so nothing signs in
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a hash: verify() fails on it, so nothing signs in  # nosec B105
 
 
 class AccountError(Exception):

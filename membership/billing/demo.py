@@ -83,7 +83,7 @@ def _sandbox_control(path: str, body: dict) -> dict:
     request = urllib.request.Request(  # noqa: S310 - the configured local sandbox
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
         return json.loads(response.read())
 
 
