@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import force_locale, lazy_gettext
+from flask_babel import force_locale, format_date, lazy_gettext
 from sqlalchemy import JSON, Integer, String, Text, and_, event, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -49,6 +49,10 @@ SUBJECTS = {
     "membership_ended": lazy_gettext("Your membership has ended"),
     "membership_duplicate": lazy_gettext("Your second membership was cancelled and refunded"),
     "payment_failed": lazy_gettext("Your membership payment failed"),
+    "payment_reminder": lazy_gettext("Reminder: your membership payment is still due"),
+    "payment_last_notice": lazy_gettext("Last notice: your membership perks are about to end"),
+    "trial_ending": lazy_gettext("Your free trial ends soon"),
+    "renewal_notice": lazy_gettext("Your yearly membership renews soon"),
     "gift_received": lazy_gettext("You have been given a membership"),
     "gift_receipt": lazy_gettext("Your gift membership receipt"),
     "donation_receipt": lazy_gettext("Thank you for your gift: your receipt"),  # fundraisers
@@ -56,6 +60,7 @@ SUBJECTS = {
 
 _PENDING = "membership.mail.pending"
 _MONEY = "$money"
+_DAY = "$day"
 MAX_ATTEMPTS = 10
 # A pending job older than this was handed to a queue that lost it (Redis restarted empty, a
 # worker killed mid-job): the worker's sweep sends it.
@@ -89,11 +94,20 @@ def money(minor: int, currency: str) -> dict[str, Any]:
     return {_MONEY: [minor, currency]}
 
 
+def day(when: datetime) -> dict[str, Any]:
+    """A date for a mail's context, formatted when the mail is rendered, in the recipient's
+    language ("17 December 2026" in English)."""
+    return {_DAY: when.isoformat()}
+
+
 def _formatted(value: Any) -> Any:
-    """A context value as the template shows it: amounts from money() formatted."""
+    """A context value as the template shows it: amounts from money() and dates from day()
+    formatted (in the locale forced for the job)."""
     if isinstance(value, dict) and set(value) == {_MONEY}:
         minor, currency = value[_MONEY]
         return format_money(minor, currency)
+    if isinstance(value, dict) and set(value) == {_DAY}:
+        return format_date(datetime.fromisoformat(value[_DAY]), "long")
     return value
 
 
