@@ -112,3 +112,15 @@ def test_members_cannot_see_the_funnel(app, auth, client):
         make_user(email="m@example.org", name="M")
     auth.login(email="m@example.org")
     assert client.get("/admin/reports/recovery").status_code == 403
+
+
+def test_the_demo_volume_fills_the_funnel_over_its_months(app, runner):
+    result = runner.invoke(args=["demo", "seed", "--members", "400"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        rows = recovery.funnel(reports.Period.default(months=24)).rows["eur"]
+    assert sum(1 for r in rows if r.failed) >= 6  # failures spread over the months
+    assert sum(r.recovered_in_grace for r in rows) > 0 and sum(r.lost for r in rows) > 0
+    assert sum(r.amount_recovered for r in rows) > 0
+    for r in rows:
+        assert r.failed == r.recovered_in_grace + r.recovered_later + r.lost + r.in_grace

@@ -19,6 +19,7 @@ from membership.extensions import db
 from membership.ledger.models import LedgerEntry
 from membership.timeutil import from_unix, utcnow
 from tests.billing.conftest import join, membership_of
+from tests.conftest import Actions
 
 FAILS_LATER = "4000000000000341"  # accepted at Checkout, every renewal fails
 READER = "reader@example.org"
@@ -301,3 +302,21 @@ def test_the_worker_burst_sends_due_notices(app, failed_renewal, mailbox, runner
     assert result.exit_code == 0, result.output
     assert "Payment recovery mails: 1 sent." in result.output
     assert subjects(mailbox) == [FAILED, REMINDER]
+
+
+def test_the_demo_has_a_member_in_grace_with_the_banner(app, runner, stripe_world, mailbox):
+    result = runner.invoke(args=["demo", "seed", "--members", "3"])
+    assert result.exit_code == 0, result.output
+    assert "1 member in grace with a failing card" in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("Member in grace"))
+    password = line.rsplit(" / ", 1)[1]
+    with app.app_context():
+        row = db.session.scalar(
+            select(PaymentRecovery).where(PaymentRecovery.user.has(email="grace@example.org"))
+        )
+        assert row.status == "failing" and row.membership.status == "past_due"
+    assert mailbox.last_to("grace@example.org")["Subject"] == FAILED
+    client = app.test_client()
+    Actions(client, mailbox).login(email="grace@example.org", password=password)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'id="payment-banner"' in page and "€12.00" in page
