@@ -31,10 +31,10 @@ def build_recovery(period: reports.Period) -> Built:
         chart_list.append(
             charts.bar_chart(
                 [r.month for r in rows],
-                [
+                [  # the chart colours them blue, orange, green, violet
                     (_("Recovered within grace"), [r.recovered_in_grace for r in rows]),
-                    (_("Recovered later"), [r.recovered_later for r in rows]),
                     (_("Lost"), [r.lost for r in rows]),
+                    (_("Recovered later"), [r.recovered_later for r in rows]),
                     (_("Still in grace"), [r.in_grace for r in rows]),
                 ],
                 _("Failed renewals by outcome (%(c)s)", c=currency.upper()),
