@@ -12,6 +12,7 @@ from babel.dates import format_date
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
+from membership.accounts import tokens
 from membership.admin import recovery, reports
 from membership.billing import dunning
 from membership.billing.models import PaymentRecovery, RecoveryNotice
@@ -289,6 +290,10 @@ def test_the_link_refuses_a_forged_or_expired_token(
     answer = client.get(forged)
     assert answer.status_code == 400 and "This link does not work" in answer.get_data(True)
     assert client.get("/account/fix-payment/" + "x" * 2000).status_code == 400
+    with app.app_context():  # signed by us, but naming no recovery of this member
+        for payload in ({"r": 10**20, "u": 1}, {"r": True, "u": 1}, {"r": "1"}, {"r": 1, "u": 2}):
+            token = tokens.make_token(tokens.FIX_PAYMENT, payload)
+            assert client.get(f"/account/fix-payment/{token}").status_code == 400
     assert client.get(link).status_code == 303
     # PAYMENT_LINK_MAX_AGE (14 days) later, the link no longer opens the portal.
     later = TimestampSigner.get_timestamp
