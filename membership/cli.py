@@ -20,6 +20,7 @@ users_cli = AppGroup("users", help="Accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 mail_cli = AppGroup("mail", help="Outgoing mail.")
 stripe_cli = AppGroup("stripe", help="Stripe: sandbox, catalogue sync, reconciliation.")
+dunning_cli = AppGroup("dunning", help="Payment recovery: the reminders of failed renewals.")
 
 
 def fail(message: str) -> None:
@@ -86,6 +87,9 @@ def worker(burst: bool) -> None:
     if burst:
         counts = events.run_due()
         click.echo(f"Stripe events: {counts_line(counts, 'none due')}.")
+        from membership.billing import dunning
+
+        click.echo(f"Payment recovery mails: {counts_line(dunning.send_due(), 'none due')}.")
         mail.sweep()
         if url:
             loops.rq_mail(app, url, threading.Event(), burst=True)
@@ -95,7 +99,7 @@ def worker(burst: bool) -> None:
     else:
         waits = f"polling every {float(app.config.get('WORKER_POLL_SECONDS') or 0.2):g} s"
     queue = ", and the mail queue on Redis" if url else ""
-    click.echo(f"Running Stripe events ({waits}), due mail{queue}.")
+    click.echo(f"Running Stripe events ({waits}), payment recovery mails, due mail{queue}.")
     loops.run(app)
 
 
@@ -124,6 +128,6 @@ def init_app(app: Flask) -> None:
     """Attach the command groups."""
     from membership.billing import cli as billing_cli  # noqa: F401 - adds the stripe commands
 
-    for group in (users_cli, demo_cli, mail_cli, stripe_cli):
+    for group in (users_cli, demo_cli, mail_cli, stripe_cli, dunning_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker)

@@ -210,6 +210,17 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         # Seconds the anonymous campaign page is served from the per-process micro-cache.
         "FUNDRAISER_PAGE_FRESHNESS": _float(env, "FUNDRAISER_PAGE_FRESHNESS", 0.5),
         "GRACE_DAYS": _int(env, "GRACE_DAYS", 7),
+        # Payment recovery (docs/memberships.md#payment-recovery): after a failed renewal the
+        # member is mailed at once, reminded DUNNING_REMINDER_DAYS later and warned
+        # DUNNING_LAST_NOTICE_DAYS before the grace period ends; 0 turns either mail off.
+        "DUNNING_REMINDER_DAYS": _count(env, "DUNNING_REMINDER_DAYS", 3),
+        "DUNNING_LAST_NOTICE_DAYS": _count(env, "DUNNING_LAST_NOTICE_DAYS", 1),
+        # Seconds the "update my card" link in those mails works (and only while it is due).
+        "PAYMENT_LINK_MAX_AGE": _count(env, "PAYMENT_LINK_MAX_AGE", 14 * 86400),
+        # "Your trial ends on …" (customer.subscription.trial_will_end) and the yearly renewal
+        # notice (invoice.upcoming); 0 turns each off.
+        "TRIAL_ENDING_MAIL": _bool(env.get("TRIAL_ENDING_MAIL"), default=True),
+        "RENEWAL_NOTICE_MAIL": _bool(env.get("RENEWAL_NOTICE_MAIL"), default=True),
         "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
         "BABEL_DEFAULT_LOCALE": "en",

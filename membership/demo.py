@@ -48,6 +48,7 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
     billing_demo.seed_catalogue,
     admin_demo.seed_volume,  # members with 24 months of memberships, payments and gifts
     billing_demo.seed_paying_member,
+    billing_demo.seed_member_in_grace,  # a failed renewal: the banner, the recovery mails
 ]
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser

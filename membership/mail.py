@@ -51,6 +51,10 @@ SUBJECTS = {
     "membership_receipt": lazy_gettext("Your membership payment: receipt"),
     "membership_duplicate": lazy_gettext("Your second membership was cancelled and refunded"),
     "payment_failed": lazy_gettext("Your membership payment failed"),
+    "payment_reminder": lazy_gettext("Reminder: your membership payment is still due"),
+    "payment_last_notice": lazy_gettext("Last notice: your membership perks are about to end"),
+    "trial_ending": lazy_gettext("Your free trial ends soon"),
+    "renewal_notice": lazy_gettext("Your yearly membership renews soon"),
     "gift_received": lazy_gettext("You have been given a membership"),
     "gift_receipt": lazy_gettext("Your gift membership receipt"),
     "donation_receipt": lazy_gettext("Thank you for your gift: your receipt"),  # fundraisers

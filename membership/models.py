@@ -4,7 +4,14 @@ from membership.access.models import AccessRule, ApiKey, MeterRead  # noqa: F401
 from membership.accounts.models import User  # noqa: F401
 from membership.admin.models import StaffNote  # noqa: F401 - staff notes, report indexes
 from membership.audit import AuditEntry  # noqa: F401
-from membership.billing.models import Membership, Plan, Price, StripeEvent  # noqa: F401
+from membership.billing.models import (  # noqa: F401
+    Membership,
+    PaymentRecovery,
+    Plan,
+    Price,
+    RecoveryNotice,
+    StripeEvent,
+)
 from membership.fundraisers.models import Campaign, Donation  # noqa: F401
 from membership.gifts.models import GiftMembership  # noqa: F401
 from membership.ledger.models import LedgerEntry  # noqa: F401

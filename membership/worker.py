@@ -1,12 +1,15 @@
-"""`flask worker`: runs the stored Stripe events, and keeps the mail moving.
+"""`flask worker`: runs the stored Stripe events, sends payment-recovery mails when they are
+due, and keeps the mail moving.
 
-Three loops in one process, each surviving the loss of what it talks to:
+Four loops in one process, each surviving the loss of what it talks to:
 
 - the main thread runs due Stripe events (the `stripe_events` table is the queue, so this needs
   no Redis). Idle, it waits for PostgreSQL's NOTIFY on `membership_events` (a trigger sends one
   when a webhook stores an event, migration a1f7c3e9b5d2) and looks anyway every
   WORKER_POLL_SECONDS (5 s); on SQLite, which has no NOTIFY, it polls every 0.2 s.
 - a thread sweeps due mail: failed jobs whose retry time came, pending ones no queue delivered.
+- a thread sends the payment-recovery notices that came due (billing/dunning.py) every
+  NOTICE_SECONDS; any number of workers (or `flask dunning send-due` from cron) share them.
 - with REDIS_URL, a thread drains the RQ mail queue and reconnects when Redis returns.
 
 When the database or Redis goes away a loop logs one line, backs off (doubling, up to 30 s),
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "membership_events"
 LONGEST_PAUSE = 30.0  # seconds: the back-off's ceiling while something is unreachable
+NOTICE_SECONDS = 60.0  # how often the payment-recovery notices are looked at
 
 
 class Outage:
@@ -174,6 +178,23 @@ def mail_sweeper(app: Flask, stop: threading.Event) -> None:
                 db.session.remove()
 
 
+def notice_sender(app: Flask, stop: threading.Event) -> None:
+    """Every NOTICE_SECONDS, send the payment-recovery notices that are due until `stop`."""
+    from membership.billing import dunning
+
+    with app.app_context():
+        outage = Outage("database (payment recovery)")
+        while not stop.wait(NOTICE_SECONDS):
+            try:
+                dunning.send_due()
+                outage.ok()
+            except Exception as error:
+                _discard_session()
+                stop.wait(outage.failed(error))
+            finally:
+                db.session.remove()
+
+
 def rq_mail(app: Flask, url: str, stop: threading.Event, burst: bool = False) -> None:
     """Drain the RQ mail queue (each job names a `mail_jobs` row to send); when Redis goes
     away, back off and reconnect. `burst`: until the queue is empty.
@@ -219,7 +240,10 @@ def rq_mail(app: Flask, url: str, stop: threading.Event, burst: bool = False) ->
 def run(app: Flask) -> None:
     """The long-running worker: events here, mail in threads beside them."""
     stop = threading.Event()
-    threads = [threading.Thread(target=mail_sweeper, args=(app, stop), daemon=True)]
+    threads = [
+        threading.Thread(target=mail_sweeper, args=(app, stop), daemon=True),
+        threading.Thread(target=notice_sender, args=(app, stop), daemon=True),
+    ]
     url = app.config.get("REDIS_URL")
     if url:
         threads.append(threading.Thread(target=rq_mail, args=(app, url, stop), daemon=True))

@@ -40,6 +40,10 @@ REFUND_MOVES = {
 
 #: Days after a failed renewal at which the next attempt happens; after the last one, cancel.
 RETRY_SCHEDULE_DAYS = (3, 5, 7)
+#: ``customer.subscription.trial_will_end`` comes this long before a trial ends (as Stripe's);
+#: ``invoice.upcoming`` this long before a renewal (in Stripe, a setting of the account).
+TRIAL_WILL_END_SECONDS = 3 * 86400
+UPCOMING_RENEWAL_SECONDS = 7 * 86400
 INCOMPLETE_EXPIRY = 23 * 3600
 
 _KIND_NAMES = {
@@ -1702,6 +1706,15 @@ class Engine:
                     pause = obj["pause_collection"]
                     if pause and pause["resumes_at"]:
                         consider(pause["resumes_at"], self._resume_collection, obj)
+                    trial_end = obj["trial_end"]
+                    if status == "trialing" and trial_end and obj.get("_trial_notice") != trial_end:
+                        consider(max(trial_end - TRIAL_WILL_END_SECONDS, obj["created"]),
+                                 self._trial_will_end, obj)  # fmt: skip
+                    renews = not (obj["cancel_at_period_end"] or pause
+                                  or (obj["cancel_at"] and obj["cancel_at"] <= end))  # fmt: skip
+                    if renews and obj.get("_upcoming_for") != end:
+                        consider(max(end - UPCOMING_RENEWAL_SECONDS, obj["created"]),
+                                 self._upcoming_invoice, obj)  # fmt: skip
                 elif status == "incomplete":
                     consider(obj["created"] + INCOMPLETE_EXPIRY, self._expire_incomplete, obj)
             elif kind == "invoice" and obj["status"] == "open" and obj["next_payment_attempt"]:
@@ -1711,6 +1724,50 @@ class Engine:
             elif kind == "checkout.session" and obj["status"] == "open":
                 consider(obj["expires_at"], self.expire_checkout_session, obj)
         return best
+
+    def _trial_will_end(self, sub: Obj) -> None:
+        sub["_trial_notice"] = sub["trial_end"]
+        self.emit("customer.subscription.trial_will_end", sub)
+
+    def _upcoming_invoice(self, sub: Obj) -> None:
+        """``invoice.upcoming``: a preview of the renewal invoice, which (as Stripe's) has no
+        id, no number and no hosted page; lines and discount as the renewal will have them."""
+        end = sub["items"]["data"][0]["current_period_end"]
+        sub["_upcoming_for"] = end
+        cus = self.objects[sub["customer"]]
+        inv = shapes.invoice(self.now(), cus, sub["currency"], self.base_url())
+        inv.update(id=None, billing_reason="upcoming", hosted_invoice_url=None, invoice_pdf=None,
+                   created=end, period_start=sub["items"]["data"][0]["current_period_start"],
+                   period_end=end, next_payment_attempt=end)  # fmt: skip
+        inv["lines"]["url"] = "/v1/invoices/upcoming/lines"
+        inv["parent"] = {
+            "quote_details": None, "type": "subscription_details",
+            "subscription_details": {"metadata": dict(sub["metadata"]),
+                                     "subscription": sub["id"]},
+        }  # fmt: skip
+        for item in sub["items"]["data"]:
+            price = self.objects[item["price"]]
+            product = self.objects[price["product"]]
+            amount = price["unit_amount"] * item["quantity"]
+            next_end = add_interval(end, price["recurring"]["interval"],
+                                    price["recurring"]["interval_count"])  # fmt: skip
+            desc = f"{item['quantity']} \N{MULTIPLICATION SIGN} {product['name']}"
+            line = shapes.invoice_line(inv, sub["id"], item, price, item["quantity"], amount, end,
+                                       next_end, desc)  # fmt: skip
+            line["invoice"] = None
+            inv["lines"]["data"].append(line)
+        inv["lines"]["total_count"] = len(inv["lines"]["data"])
+        subtotal = sum(li["amount"] for li in inv["lines"]["data"])
+        discount = 0
+        disc = self.objects.get(sub.get("_discount") or "")
+        if disc and (disc["end"] is None or disc["end"] > end) and subtotal:
+            coupon = self.objects[disc["source"]["coupon"]]
+            if coupon["duration"] != "once" or disc["_invoices"] == 0:
+                discount = self.discount_amount(coupon, subtotal, inv["currency"])
+        total = subtotal - discount
+        inv.update(subtotal=subtotal, subtotal_excluding_tax=subtotal, total=total,
+                   total_excluding_tax=total, amount_due=total, amount_remaining=total)  # fmt: skip
+        self.emit("invoice.upcoming", inv)
 
     def _cancel_scheduled(self, sub: Obj) -> None:
         self.cancel_subscription(sub, {})

@@ -173,6 +173,7 @@ CASES = [
     (None, "GET", "/api/v1/fundraisers/%00/transparency", None, 400),
     (None, "GET", "/verify-email/%00", None, 400),
     (None, "GET", "/reset-password/a%00", None, 400),
+    (None, "GET", "/account/fix-payment/a%00", None, 400),
     (None, "POST", "/plans/%00/checkout", {"interval": "month"}, 400),
     ("member", "GET", "/fundraisers/{slug}?outlet=%00", None, 400),
     (None, "GET", "/?lang=%00", None, 400),

@@ -160,10 +160,13 @@ def test_when_redis_is_down_mail_is_sent_inline(app, app_ctx, mailbox):
     assert len(mailbox.to("a@example.org")) == 1
 
 
-def test_without_redis_the_worker_runs_only_stripe_events(runner):
+def test_without_redis_the_worker_runs_only_stripe_events_and_recovery_mails(runner):
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Stripe events: none due."
+    assert result.output.splitlines() == [
+        "Stripe events: none due.",
+        "Payment recovery mails: none due.",
+    ]
 
 
 @pytest.mark.config(REDIS_URL=PRIVATE_REDIS)

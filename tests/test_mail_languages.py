@@ -55,8 +55,23 @@ CASES = {
     "donation_receipt/monthly-split": {**DONATION, "outlet": "", "monthly": True,
                                        "receipt_number": "D-12-40"},
 }  # fmt: skip
+RECOVERY = {"plan": "Supporter", "amount": mail.money(500, "eur"), "perks_until": mail.date(ENDS),
+            "grace_over": False, "fix_url": "http://127.0.0.1:5000/account/fix-payment/t0ken",
+            "invoice_url": "http://127.0.0.1:12111/i/in_1",
+            "account_url": "http://127.0.0.1:5000/account"}  # fmt: skip
+AHEAD = {"plan": "Supporter", "amount": mail.money(6000, "eur"), "date": mail.date(ENDS),
+         "account_url": "http://127.0.0.1:5000/account"}  # fmt: skip
+CASES.update({
+    "payment_failed": RECOVERY,
+    "payment_failed/grace-over": {**RECOVERY, "grace_over": True},
+    "payment_reminder": RECOVERY,
+    "payment_last_notice": RECOVERY,
+    "trial_ending": {**AHEAD, "yearly": False},
+    "trial_ending/year": {**AHEAD, "yearly": True},
+    "renewal_notice": {**AHEAD, "yearly": True},
+})  # fmt: skip
 # Mails whose wording another piece of work owns, rendered by their own tests.
-ELSEWHERE = {"payment_failed"}
+ELSEWHERE: set[str] = set()
 
 
 def test_every_mail_is_covered():

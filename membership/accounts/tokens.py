@@ -1,4 +1,5 @@
-"""Signed, expiring links for e-mail verification, e-mail change and password reset."""
+"""Signed, expiring links for e-mail verification, e-mail change, password reset and the
+"update my card" link of payment-recovery mails."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 VERIFY = "verify-email"
 RESET = "reset-password"
 CHANGE_EMAIL = "change-email"
+FIX_PAYMENT = "fix-payment"
 
-_MAX_AGE = {VERIFY: "EMAIL_TOKEN_MAX_AGE", CHANGE_EMAIL: "EMAIL_TOKEN_MAX_AGE"}
+_MAX_AGE = {
+    VERIFY: "EMAIL_TOKEN_MAX_AGE",
+    CHANGE_EMAIL: "EMAIL_TOKEN_MAX_AGE",
+    FIX_PAYMENT: "PAYMENT_LINK_MAX_AGE",
+}
 
 
 class InvalidToken(Exception):

@@ -1,4 +1,5 @@
-"""Demo volume: members with 24 months of memberships, payments, gifts, refunds and failures.
+"""Demo volume: members with 24 months of memberships, payments, gifts, refunds, and failed
+renewals with their outcomes (the payment recovery funnel).
 
 Bulk inserts in batches, no Stripe calls (ids look like `sub_demo_…`, `in_demo_…`), so that the
 staff reports have something to show and can be benchmarked: 100,000 members take minutes.
@@ -15,7 +16,7 @@ import click
 from sqlalchemy import func, insert, select
 
 from membership.accounts.models import Role, User
-from membership.billing.models import Membership, Plan, StripeEvent
+from membership.billing.models import Membership, PaymentRecovery, Plan, StripeEvent
 from membership.extensions import db
 from membership.ledger.models import EntryKind, LedgerEntry
 from membership.timeutil import utcnow
@@ -140,22 +141,28 @@ def _history(user_ids: list[int], plans: dict[str, Plan], rng: random.Random, no
     ).all()
     ledger: list[dict] = []
     failures: list[dict] = []
+    recoveries: list[dict] = []
     for mid, row, extra in zip(ids, rows, extras, strict=True):
         if row["status"] in ("trialing", "incomplete_expired"):
             continue
+        failed = _failed_renewal(mid, row, extra, rng, now)
+        if failed is not None:
+            recoveries.append(failed)
+            failures.append(_failure(f"evt_demo_fail_{mid}", failed["stripe_invoice_id"],
+                                     failed["failed_at"]))  # fmt: skip
         for k in range(extra["_paid_periods"]):
             at = row["started_at"] + extra["_step"] * k
             if at > now:
                 break
+            invoice_id = f"in_demo_{mid}_{k}"
+            if failed is not None and failed["stripe_invoice_id"] == invoice_id:
+                at = failed["recovered_at"]  # paid when the member updated the card
             ledger.append(_entry(EntryKind.membership, row["amount"], row["currency"],
-                                 f"in_demo_{mid}_{k}", at, row["user_id"], mid))  # fmt: skip
+                                 invoice_id, at, row["user_id"], mid))  # fmt: skip
             if rng.random() < 0.01:  # refunded a few days later
                 ledger.append(_entry(EntryKind.refund, -row["amount"], row["currency"],
                                      f"re_demo_{mid}_{k}", min(at + timedelta(days=3), now),
                                      row["user_id"], mid))  # fmt: skip
-        if row["status"] == "past_due" or rng.random() < 0.03:
-            when = row.get("past_due_since") or row["started_at"] + extra["_step"]
-            failures.append(_failure(f"evt_demo_fail_{mid}", f"in_demo_{mid}_late", min(when, now)))
     for uid in user_ids:
         if rng.random() < 0.12:  # one-time gifts, now and then a monthly one
             kind = EntryKind.monthly_gift if rng.random() < 0.3 else EntryKind.gift
@@ -170,7 +177,40 @@ def _history(user_ids: list[int], plans: dict[str, Plan], rng: random.Random, no
         db.session.execute(insert(LedgerEntry), ledger[start : start + 5000])
     if failures:
         db.session.execute(insert(StripeEvent), failures)
+    if recoveries:
+        db.session.execute(insert(PaymentRecovery), recoveries)
     return {"memberships": len(rows), "ledger": len(ledger)}
+
+
+def _failed_renewal(mid: int, row: dict, extra: dict, rng: random.Random, now: datetime):
+    """The payment recovery of a membership whose renewal failed, if one did: every past-due
+    membership is failing now; a third of the cancelled ones ended after failed payments
+    (lost); a few others failed once and were paid after a card update, mostly within the
+    grace period (that renewal's ledger row moves to the day it was paid)."""
+    grace = timedelta(days=7)
+    base = {"membership_id": mid, "user_id": row["user_id"], "amount_due": row["amount"],
+            "currency": row["currency"], "amount_recovered": 0, "recovered_at": None,
+            "ended_at": None, "hosted_invoice_url": None, "created_at": now}  # fmt: skip
+    if row["status"] == "past_due":
+        since = row["past_due_since"]
+        return base | {"stripe_invoice_id": f"in_demo_{mid}_due", "failed_at": since,
+                       "grace_ends_at": since + grace, "status": "failing"}  # fmt: skip
+    if row["status"] == "canceled" and rng.random() < 0.35:
+        failed_at = row["ended_at"] - timedelta(days=15)
+        if failed_at > row["started_at"]:
+            return base | {"stripe_invoice_id": f"in_demo_{mid}_lost", "failed_at": failed_at,
+                           "grace_ends_at": failed_at + grace, "status": "lost",
+                           "ended_at": row["ended_at"]}  # fmt: skip
+    if extra["_paid_periods"] >= 2 and rng.random() < 0.08:
+        k = rng.randint(1, extra["_paid_periods"] - 1)
+        failed_at = row["started_at"] + extra["_step"] * k
+        late = rng.random() < 0.15
+        paid = failed_at + timedelta(days=rng.uniform(8, 14) if late else rng.uniform(0.1, 6.5))
+        if paid <= now:
+            return base | {"stripe_invoice_id": f"in_demo_{mid}_{k}", "failed_at": failed_at,
+                           "grace_ends_at": failed_at + grace, "status": "recovered",
+                           "recovered_at": paid, "amount_recovered": row["amount"]}  # fmt: skip
+    return None
 
 
 def _entry(kind, amount, currency, object_id, at, user_id, membership_id) -> dict:

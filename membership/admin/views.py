@@ -230,6 +230,7 @@ def refund(user_id: int, entry_id: int):
 from membership.admin import (  # noqa: E402, F401
     catalogue_views,
     fundraiser_report,
+    recovery_report,
     report_views,
     webhook_views,
 )

@@ -1,4 +1,5 @@
-"""`flask stripe sync-plans | reconcile | replay | process-pending`: thin wrappers over billing."""
+"""`flask stripe sync-plans | reconcile | replay | process-pending` and `flask dunning send-due`:
+thin wrappers over billing."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import click
 from sqlalchemy import select
 
-from membership.billing import events, reconcile, services
+from membership.billing import dunning, events, reconcile, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import StripeEvent
-from membership.cli import counts_line, fail, stripe_cli
+from membership.cli import counts_line, dunning_cli, fail, stripe_cli
 from membership.extensions import db
 
 
@@ -105,3 +106,14 @@ def process_pending(older_than: int) -> None:
     click.echo(f"Processed {len(waiting)} waiting events: {done}.")
     if counts.get("failed"):
         sys.exit(1)
+
+
+@dunning_cli.command("send-due")
+def dunning_send_due() -> None:
+    """Send the payment-recovery mails that are due (reminders, last notices); for cron when no
+    `flask worker` runs. Safe beside workers and other runs: each mail goes out once."""
+    counts = dunning.send_due()
+    waiting = counts.pop("waiting", 0)
+    click.echo(f"Payment recovery mails: {counts_line(counts, 'none due')}.")
+    if waiting:
+        fail(f"Stripe could not be reached; {waiting} members' notices wait for the next run.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import urllib.parse
 import urllib.request
 
 from flask import current_app
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from membership.accounts.models import Role, User
 from membership.accounts.passwords import hash_password
-from membership.billing import checkout, services
+from membership.billing import checkout, dunning, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Plan, Price
 from membership.extensions import db
@@ -41,6 +42,8 @@ PLANS = [
 
 DEMO_MEMBER_EMAIL = "member@example.org"
 ARMENIAN_READER_EMAIL = "anahit@example.org"
+GRACE_MEMBER_EMAIL = "grace@example.org"
+FAILING_CARD = "4000000000000341"  # the sandbox accepts it at Checkout; every renewal fails
 
 
 def seed_catalogue(summary, members: int, echo) -> None:
@@ -75,6 +78,20 @@ def seed_catalogue(summary, members: int, echo) -> None:
                 db.session.add(price)
     db.session.flush()
     summary.parts.append(f"{len(PERKS)} perks and {len(PLANS)} plans")
+
+
+def _sandbox_api(path: str, form: dict) -> dict:
+    """POST to the sandbox's Stripe API as a dashboard would (demo only: no Stripe call in the
+    app does what the demo needs here, ending a trial at once)."""
+    config = current_app.config
+    url = config["STRIPE_API_BASE"].rstrip("/") + path
+    request = urllib.request.Request(  # noqa: S310 - the configured local sandbox
+        url,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Authorization": f"Bearer {config['STRIPE_SECRET_KEY']}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
 
 
 def _sandbox_control(path: str, body: dict) -> dict:
@@ -146,3 +163,39 @@ def _joins_and_cancels(user: User, plan: Plan) -> None:
             services.set_cancel_at_period_end(membership, True, user)
     except (gateway.PaymentProviderError, OSError, KeyError, ValueError) as exc:
         log.warning("demo: the Armenian reader has no membership: %s", exc)
+
+
+def seed_member_in_grace(summary, members: int, echo) -> None:
+    """A member whose renewal failed and whose card still fails: in the grace period, with the
+    account page's banner, the first recovery mail in the outbox and its reminders scheduled.
+
+    Made through the sandbox as Stripe would: Checkout of the Insider plan's trial with a card
+    that fails off-session, then the trial ended at once, so the first charge fails."""
+    config = current_app.config
+    if not (config.get("STRIPE_SANDBOX") and config.get("STRIPE_API_BASE")):
+        return
+    if db.session.scalar(select(User.id).where(User.email == GRACE_MEMBER_EMAIL)) is not None:
+        return
+    plan = db.session.scalar(select(Plan).where(Plan.slug == "insider"))
+    if plan is None:
+        return
+    password = secrets.token_urlsafe(12)
+    user = User(email=GRACE_MEMBER_EMAIL, name="Giorgi", password_hash=hash_password(password),
+                role=Role.member, verified_at=utcnow())  # fmt: skip
+    db.session.add(user)
+    db.session.flush()
+    try:
+        url = checkout.start_checkout(user, plan, "month", None, ref="demo")
+        session_id = url.rstrip("/").rsplit("/", 1)[-1]
+        session = _sandbox_control(
+            f"/_sandbox/checkout/sessions/{session_id}/complete", {"card": FAILING_CARD}
+        )
+        subscription = _sandbox_api(f"/v1/subscriptions/{session['subscription']}",
+                                    {"trial_end": "now"})  # fmt: skip
+        invoice = gateway.retrieve_invoice(subscription["latest_invoice"])
+        dunning.payment_failed(invoice)  # what invoice.payment_failed's webhook does
+    except (gateway.PaymentProviderError, OSError, KeyError, ValueError) as exc:
+        log.warning("demo member in grace without a membership: %s", exc)
+        echo(f"(The sandbox did not answer, so the member in grace has no membership: {exc})")
+    summary.parts.append("1 member in grace with a failing card")
+    summary.secrets.append(f"Member in grace (failing card): {GRACE_MEMBER_EMAIL} / {password}")

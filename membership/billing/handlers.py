@@ -9,11 +9,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from membership.accounts.models import User
-from membership.billing import checkout, origins, services
+from membership.billing import checkout, dunning, origins, reminders, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession, Invoice
 from membership.extensions import db
+from membership.timeutil import from_unix, utcnow
 
 
 @on(
@@ -57,26 +58,53 @@ def discount_changed(event: dict) -> None:
 
 @on("invoice.paid")
 def invoice_paid(event: dict) -> None:
-    """A paid invoice is final: record it; re-read a subscription that may have recovered."""
+    """A paid invoice is final: record it (which settles its payment recovery, if it had
+    failed before); re-read a subscription that may have recovered."""
     invoice = Invoice.from_stripe(data_object(event))
     if not invoice.subscription_id or not services.is_membership_invoice(invoice):
         return
     membership = services.membership_for(invoice.subscription_id)
-    services.record_invoice(invoice, membership=membership)
     # A renewal of an active membership changes nothing else (its period moves with
-    # customer.subscription.updated); a past-due one recovers now.
+    # customer.subscription.updated); a past-due one recovers now. Stripe is read and the
+    # membership locked before the ledger and the recovery, as every other handler does.
     if membership is not None and membership.status not in ("active", "trialing"):
-        services.sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
+        membership = services.sync_subscription(
+            gateway.retrieve_subscription(invoice.subscription_id)
+        )
+    services.record_invoice(invoice, membership=membership)
 
 
 @on("invoice.payment_failed", "invoice.payment_action_required")
 def invoice_payment_failed(event: dict) -> None:
-    """A renewal failed: mirror the subscription (past_due) and tell the reader once."""
-    obj = data_object(event)
-    invoice = Invoice.from_stripe(obj)
+    """A renewal failed: mirror the subscription (past_due), open its payment recovery and
+    mail the reader once per invoice (then the reminder and last notice, dunning.py)."""
+    invoice = Invoice.from_stripe(data_object(event))
     if not services.is_membership_invoice(invoice):
         return
-    services.payment_failed(invoice, int(obj.get("attempt_count") or 1))
+    dunning.payment_failed(invoice)
+
+
+@on("invoice.voided", "invoice.marked_uncollectible")
+def invoice_given_up(event: dict) -> None:
+    """An invoice will not be collected: a failing renewal is lost (its mails stop)."""
+    invoice = Invoice.from_stripe(data_object(event))
+    if services.is_membership_invoice(invoice):
+        dunning.invoice_given_up(invoice)
+
+
+@on("customer.subscription.trial_will_end")
+def trial_will_end(event: dict) -> None:
+    """Three days before a trial ends (after subscription_changed above mirrored it): mail
+    "your trial ends on …" once."""
+    reminders.trial_ending(data_object(event)["id"])
+
+
+@on("invoice.upcoming")
+def invoice_upcoming(event: dict) -> None:
+    """A renewal is coming (Stripe's preview invoice, which has no id): a yearly membership's
+    member is told once per period."""
+    sent_at = from_unix(event.get("created")) or utcnow()
+    reminders.renewal_coming(data_object(event), sent_at)
 
 
 @on(

@@ -1,4 +1,5 @@
-"""The catalogue (plans and prices), memberships (one per Stripe subscription) and Stripe events."""
+"""The catalogue (plans and prices), memberships (one per Stripe subscription), Stripe events,
+and the recovery of failed renewals (payment_recoveries, recovery_notices)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -150,3 +152,74 @@ class StripeEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When `flask worker` retries a failed event (back-off); None once attempts ran out.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentRecovery(db.Model):
+    """One failed renewal invoice of a membership, from its first failure to its outcome.
+
+    `failing` until the invoice is paid (`recovered`, with Stripe's payment time) or the
+    membership ends without it (`lost`: the subscription was cancelled, the invoice voided or
+    marked uncollectible). Times are Stripe's, never the time of processing, so any order of
+    events ends in the same row. Staff's recovery funnel is a query over this table.
+    """
+
+    __tablename__ = "payment_recoveries"
+    __table_args__ = (
+        CheckConstraint("amount_due >= 0 AND amount_recovered >= 0", name="amounts_not_negative"),
+        CheckConstraint("status IN ('failing', 'recovered', 'lost')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount_due: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    # When the renewal was invoiced (the invoice's `created`): the grace period starts there,
+    # as the perks' window does (Membership.past_due_since).
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    grace_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="failing", index=True)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    amount_recovered: Mapped[int] = mapped_column(Integer, default=0)
+    # When it was lost: the subscription's end, or when the invoice was voided.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hosted_invoice_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    membership: Mapped[Membership] = relationship()
+    user: Mapped[User] = relationship()
+    notices: Mapped[list[RecoveryNotice]] = relationship(
+        back_populates="recovery", order_by="RecoveryNotice.due_at"
+    )
+
+
+class RecoveryNotice(db.Model):
+    """A mail of the recovery's schedule: the failure, the reminder, the last notice.
+
+    Kept in the database so that any worker, instance or cron run sends it once when it is due:
+    `key` (invoice and kind) is unique, and so is the mail's dedupe key. scheduled → sent, or
+    cancelled (the invoice was paid or the membership ended first), or skipped (a later notice
+    or the grace period's end overtook it).
+    """
+
+    __tablename__ = "recovery_notices"
+    __table_args__ = (
+        CheckConstraint("kind IN ('failed', 'reminder', 'last_notice')", name="kind_known"),
+        CheckConstraint(
+            "status IN ('scheduled', 'sent', 'cancelled', 'skipped')", name="status_known"
+        ),
+        Index("ix_recovery_notices_status_due", "status", "due_at"),  # what send_due() reads
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    recovery_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_recoveries.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    recovery: Mapped[PaymentRecovery] = relationship(back_populates="notices")

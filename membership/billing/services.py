@@ -7,9 +7,9 @@ functions for webhooks, `stripe reconcile` and `stripe replay`: there is one way
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from membership import audit
@@ -25,12 +25,17 @@ from membership.edge import parse_id
 from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind
-from membership.mail import money, queue_mail
 from membership.perks.services import sync_membership_grants
 
 log = logging.getLogger(__name__)
 
 KIND = "membership"
+
+# What other parts of billing do when a membership's mirrored state changed, or when one of its
+# invoices is paid (payment recovery, billing/dunning.py): they register here, so this module
+# imports none of them. Each must be idempotent: events repeat and come in any order.
+AFTER_SYNC: list[Callable[[Membership], None]] = []
+AFTER_PAID_INVOICE: list[Callable[[Invoice, Membership], None]] = []
 
 
 # --- catalogue --------------------------------------------------------------------------------
@@ -282,6 +287,8 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
         duplicates.tell(membership, subscription)
     duplicate = kept is not None
     notices.membership_changed(membership, subscription, before, duplicate)
+    for hook in AFTER_SYNC:
+        hook(membership)
     return membership
 
 
@@ -351,6 +358,8 @@ def record_invoice(
         description=f"{plan_name} ({membership.interval})",
         receipt_url=invoice.hosted_invoice_url,
     )
+    for hook in AFTER_PAID_INVOICE:
+        hook(invoice, membership)
     if row is None:
         return False
     notices.receipt(membership, invoice, row)
@@ -372,24 +381,3 @@ def resolve_invoice_payment(origin: origins.Origin) -> None:
 
 
 origins.RESOLVERS.append(resolve_invoice_payment)
-
-
-def payment_failed(invoice: Invoice, attempt: int) -> None:
-    """Tell the reader a renewal failed (once per attempt) and mirror the subscription."""
-    if not invoice.subscription_id:
-        return
-    membership = sync_subscription(gateway.retrieve_subscription(invoice.subscription_id))
-    if membership is None:
-        return
-    user = membership.user
-    queue_mail(
-        "payment_failed",
-        user.email,
-        {
-            "name": user.name,
-            "amount": money(membership.amount, membership.currency),
-            "account_url": current_app.config["BASE_URL"] + "/account",
-        },
-        locale=user.locale,
-        dedupe_key=f"payment-failed-{invoice.id}-{attempt}",
-    )

@@ -135,6 +135,12 @@ class Invoice:
     billing_reason: str | None
     hosted_invoice_url: str | None
     number: str | None
+    # What is owed, and how often Stripe tried to take it (a paid invoice with more than one
+    # attempt failed before it was paid).
+    amount_due: int = 0
+    attempt_count: int = 0
+    # When it was voided or marked uncollectible (given up), if it was.
+    given_up_at: datetime | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Invoice:
@@ -157,6 +163,11 @@ class Invoice:
             billing_reason=obj.get("billing_reason"),
             hosted_invoice_url=obj.get("hosted_invoice_url"),
             number=obj.get("number"),
+            amount_due=int(obj.get("amount_due") or 0),
+            attempt_count=int(obj.get("attempt_count") or 0),
+            given_up_at=from_unix(
+                transitions.get("voided_at") or transitions.get("marked_uncollectible_at")
+            ),
         )
 
 

@@ -1,4 +1,5 @@
-"""Joining: plans, Checkout, the return pages, the billing portal, cancel and resume."""
+"""Joining: plans, Checkout, the return pages, the billing portal, cancel and resume; the
+"update my card" link of payment-recovery mails and the account page's banner."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from werkzeug.datastructures import MultiDict
 
 from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
+from membership.accounts.tokens import InvalidToken
 from membership.billing import checkout as joining
-from membership.billing import services
+from membership.billing import dunning, services
+from membership.billing import stripe_gateway as gateway
 from membership.billing.forms import CheckoutForm
 from membership.billing.models import Membership, Plan
 from membership.extensions import db
@@ -144,6 +147,35 @@ def _to_portal():
     return redirect(url, 303)
 
 
+@bp.get("/account/fix-payment/<token>")
+def fix_payment(token: str):
+    """The payment-recovery mails' button: while the renewal is failing, 303 to the member's
+    billing portal, no password needed (the signed link is the proof, as Stripe's own hosted
+    invoice link is). Once paid, or lost, or expired, it only says so. It changes nothing
+    here, so a mail scanner that opens it does no harm."""
+    try:
+        recovery = dunning.recovery_from_link(token)
+    except InvalidToken:
+        db.session.rollback()
+        return render_template("billing/fix_payment.html", state="invalid"), 400
+    user = recovery.user
+    if recovery.status != "failing" or user.deleted_at is not None:
+        state = "paid" if recovery.status == "recovered" else "invalid"
+        return render_template("billing/fix_payment.html", state=state), (
+            200 if state == "paid" else 400
+        )
+    try:
+        url = joining.portal_url(user)
+    except joining.CheckoutError:
+        return render_template("billing/fix_payment.html", state="invalid"), 400
+    except gateway.PaymentProviderError:
+        if not recovery.hosted_invoice_url:
+            raise
+        log.warning("billing portal unavailable; sending the reader to the hosted invoice")
+        url = recovery.hosted_invoice_url
+    return redirect(url, 303)
+
+
 @bp.post("/account/membership/<int:membership_id>/<any(cancel, resume):action>")
 @login_required
 def change_membership(membership_id: int, action: str):
@@ -178,4 +210,10 @@ def account_section(user) -> dict:
     }
 
 
+def payment_banner(user) -> dict:
+    """The banner above the account page while a renewal is failing."""
+    return {"problem": dunning.payment_problem(user.id), "form": EmptyForm()}
+
+
+sections.register("billing/_payment_banner.html", payment_banner)  # first: above everything
 sections.register("billing/_account_membership.html", account_section)

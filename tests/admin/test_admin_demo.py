@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import func, select
 
 from membership.admin import reports
@@ -30,11 +28,10 @@ def test_seed_with_members_generates_history(app, runner):
         assert reports.mrr().current[0].mrr > 0
 
 
-def test_first_plain_seed_adds_a_modest_volume_quickly(app, runner):
-    started = time.perf_counter()
+def test_first_plain_seed_adds_a_modest_volume_once(app, runner):
+    # How long it takes is `make run`'s first-page figure (README), not a test's business.
     result = runner.invoke(args=["demo", "seed", "--once"])
     assert result.exit_code == 0, result.output
-    assert time.perf_counter() - started < 5
     assert "150 members (" in result.output
     again = runner.invoke(args=["demo", "seed"])
     assert "150 members" not in again.output  # only the first time

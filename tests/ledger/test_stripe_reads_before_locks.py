@@ -18,7 +18,7 @@ from tests.fundraisers.conftest import give, make_campaign
 
 LOCKING = re.compile(
     r"^\s*(INSERT INTO|UPDATE)\s+\"?(donations|campaigns|ledger_entries|memberships|"
-    r"gift_memberships|perk_grants)\b|FOR UPDATE",
+    r"gift_memberships|perk_grants|payment_recoveries|recovery_notices)\b|FOR UPDATE",
     re.IGNORECASE,
 )
 
@@ -121,4 +121,25 @@ def test_a_paid_gift_reads_stripe_before_locking_rows(
     stripe_world.deliver(events)
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(LedgerEntry.amount > 0)) == 1
+    assert timeline.violations == []
+
+
+def test_a_failed_renewal_and_its_recovery_read_stripe_before_locking_rows(
+    app, reader, auth, stripe_world, timeline
+):
+    stripe_world.pay(join(auth), card="4000000000000341")  # every renewal fails
+    stripe_world.deliver()
+    stripe_world.advance(days=31)
+    failure = stripe_world.new_events()
+    stripe_world.delivered.update(e["id"] for e in failure)
+    engine = stripe_world.sandbox.engine
+    with engine.operation():  # the member enters a working card in the portal
+        customer = next(o for o in engine.objects.values() if o["object"] == "customer")
+        engine.update_card(customer, "4242424242424242")
+    timeline.watching = True
+    stripe_world.deliver(failure)
+    stripe_world.deliver()  # the recovery's events
+    stripe_world.deliver(list(reversed(failure)))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(LedgerEntry.amount > 0)) == 2
     assert timeline.violations == []
