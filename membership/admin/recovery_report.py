@@ -27,7 +27,9 @@ def build_recovery(period: reports.Period) -> Built:
               _("Recovered within grace (%)"), _("Amount recovered"), _("Amount lost")]  # fmt: skip
     tables, chart_list, csv_rows = [], [], []
     for currency, rows in data.rows.items():
-        tables.append(Table(currency.upper(), header, [_cells(r) for r in rows], currency, {7, 8}))
+        tables.append(
+            Table(currency.upper(), header, [_cells(r) for r in rows], currency, {7, 8}, 0)
+        )
         chart_list.append(
             charts.bar_chart(
                 [r.month for r in rows],

@@ -95,7 +95,7 @@ def test_staff_see_the_funnel_page_and_its_csv(app, failures, staff, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Payment recovery" in html and "Recovered within grace" in html
-    assert "€22.00" in html and "€17.00" in html and "50.0" in html
+    assert "€22.00" in html and "€17.00" in html and '<td class="num">50</td>' in html
     assert "<svg" in html
     nav = client.get("/admin/reports").get_data(as_text=True)
     assert "/admin/reports/recovery" in nav

@@ -27,6 +27,7 @@ READER = "reader@example.org"
 FAILED = "Your membership payment failed"
 REMINDER = "Reminder: your membership payment is still due"
 LAST = "Last notice: your membership perks are about to end"
+RECEIPT = "Your membership payment: receipt"
 
 
 class Clock:
@@ -154,7 +155,7 @@ def test_paying_through_the_mails_link_stops_the_mails_and_the_banner(
 
     send_due(runner, clock, r.failed_at + timedelta(days=3, minutes=1))
     send_due(runner, clock, r.grace_ends_at - timedelta(hours=23))
-    assert subjects(mailbox) == [FAILED]
+    assert subjects(mailbox) == [FAILED, RECEIPT]  # the paid invoice's receipt, nothing more
     with app.app_context():
         statuses = {n.kind: n.status for n in db.session.scalars(select(RecoveryNotice))}
     assert statuses == {"failed": "sent", "reminder": "cancelled", "last_notice": "cancelled"}
@@ -175,7 +176,7 @@ def test_a_payment_whose_webhook_is_late_is_not_reminded(
 ):
     update_card_in_portal(app.test_client(), fix_link(mailbox))  # events not delivered
     send_due(runner, clock, failed_renewal.failed_at + timedelta(days=3, minutes=1))
-    assert subjects(mailbox) == [FAILED]
+    assert subjects(mailbox) == [FAILED, RECEIPT]  # the paid invoice's receipt, nothing more
     assert the_recovery(app).status == "recovered"
     with app.app_context():  # the renewal reached the ledger from Stripe's own answer
         assert (
@@ -188,7 +189,7 @@ def test_a_payment_whose_webhook_is_late_is_not_reminded(
         )
     stripe_world.deliver()  # the late events change nothing more
     assert the_recovery(app).status == "recovered"
-    assert subjects(mailbox) == [FAILED]
+    assert subjects(mailbox) == [FAILED, RECEIPT]
 
 
 def test_the_banner_shows_only_while_the_payment_fails(
