@@ -71,10 +71,13 @@ final class Fundraiser
         }
         $height = min(max($height, 120), 1200);
         return sprintf(
-            '<iframe class="membership-fundraiser" src="%s" title="%s" width="100%%" height="%d" loading="lazy" style="display:block;border:0;width:100%%;max-width:520px"></iframe>',
+            // The backend's embed-host.js sizes the frame to the widget's content (postMessage).
+            '<iframe class="membership-fundraiser" src="%s" title="%s" width="100%%" height="%d" loading="lazy" style="display:block;border:0;width:100%%;max-width:520px"></iframe>'
+            . '<script src="%s" async></script>',
             esc_url($base . '/fundraisers/' . $slug . '/embed'),
             esc_attr($title !== '' ? $title : __('Fundraiser progress', TEXT_DOMAIN)),
-            $height
+            $height,
+            esc_url($base . '/static/js/embed-host.js')
         );
     }
 }
