@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -175,19 +174,27 @@ _PERKS = (
 )
 
 
-def _session_reader_select(*columns):
-    """The account behind a Flask-Login session id, one row per active perk (or one with none)."""
+# How a reader is named: by Flask-Login's session id (the session cookie), by id (an access
+# token's `sub`, an API key's `member=`) or by case-folded e-mail (an API key's `email=`).
+READER_BY = {"session": User.session_token, "id": User.id, "email": User.email}
+
+
+def _reader_select(by: str, *columns):
+    """The live account named `who` (READER_BY[by]), one row per active perk (or one with
+    none)."""
     return (
         select(*columns)
         .select_from(User)
         .outerjoin(PerkGrant, and_(PerkGrant.user_id == User.id, _ACTIVE))
         .outerjoin(Perk, Perk.id == PerkGrant.perk_id)
-        .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
+        .where(READER_BY[by] == bindparam("who"), User.deleted_at.is_(None))
     )
 
 
 # The signed-in reader and their perks in one round trip, by Flask-Login's session id.
-_SESSION_READER = _session_reader_select(User.id, Perk.slug)
+_SESSION_READER = _reader_select("session", User.id, Perk.slug)
+_READER_BY_ID = _reader_select("id", User.id, Perk.slug)
+_READER_BY_EMAIL = _reader_select("email", User.id, Perk.slug)
 
 
 @lru_cache(maxsize=4)
@@ -270,18 +277,21 @@ def requirement_in(
 
 
 @lru_cache(maxsize=128)
-def _reader_and_rules_statement(count: int, boundary: bool = False):
-    """_SESSION_READER and the rules query as one UNION ALL, for one round trip. Rows are
-    (0, user id, NULL, NULL, perk) for the reader and (1, NULL, kind, value, perk) for rules;
-    with `boundary` each has a sixth column, NULL but in one more row (2, …, when) giving the
-    reader's next grant boundary after `at` (a grant starting, ending or revoked), or NULL."""
+def _reader_and_rules_statement(count: int, boundary: bool = False, by: str | None = "session"):
+    """The reader (named `by`, see READER_BY; None: nobody) and the rules query as one UNION
+    ALL, for one round trip. Rows are (0, user id, NULL, NULL, perk) for the reader and
+    (1, NULL, kind, value, perk) for rules; with `boundary` each has a sixth column, NULL but in
+    one more row (2, …, when) giving the reader's next grant boundary after `at` (a grant
+    starting, ending or revoked), or NULL."""
     no_text = cast(null(), String)
     no_int = cast(null(), Integer)
     extra = (cast(null(), UTCDateTime()),) if boundary else ()
-    parts = [
-        _session_reader_select(literal(0, Integer), User.id, no_text, no_text, Perk.slug, *extra),
-    ]
-    if count:  # (none: the reader alone)
+    parts = []
+    if by is not None:
+        parts.append(
+            _reader_select(by, literal(0, Integer), User.id, no_text, no_text, Perk.slug, *extra)
+        )
+    if count:  # (none: the reader alone; an article always names at least itself)
         parts.append(
             _rules_select(
                 count,
@@ -293,7 +303,7 @@ def _reader_and_rules_statement(count: int, boundary: bool = False):
                 *extra,
             )
         )
-    if boundary:
+    if boundary and by is not None:
         at = bindparam("at")
         soonest = [
             func.min(case((column > at, column)))
@@ -303,38 +313,44 @@ def _reader_and_rules_statement(count: int, boundary: bool = False):
             select(literal(2, Integer), no_int, no_text, no_text, no_text, func.least(*soonest))
             .select_from(PerkGrant)
             .join(User, User.id == PerkGrant.user_id)
-            .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
+            .where(READER_BY[by] == bindparam("who"), User.deleted_at.is_(None))
         )
+    if len(parts) == 1:
+        return parts[0]
     return union_all(*parts)
 
 
 def reader_until(
-    session_token: str,
+    by: str,
+    who: str | int,
     execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
     at: datetime,
 ) -> tuple[tuple[int, list[str]] | None, datetime | None]:
-    """(user id, perks) of a session id and when its perks next change by the clock, in one
-    round trip (PostgreSQL: LEAST); for the access fast path's live cache."""
-    rows = execute(_reader_and_rules_statement(0, True), {"token": session_token, "at": at})
+    """(user id, perks) of the reader named `who` (READER_BY[by]) and when their perks next
+    change by the clock, in one round trip (PostgreSQL: LEAST); for the fast path's live
+    cache."""
+    rows = execute(_reader_and_rules_statement(0, True, by), {"who": who, "at": at})
     reader, _rules, until = _parse(rows)
     return reader, until
 
 
 def reader_and_requirement(
-    session_token: str,
+    by: str | None,
+    who: str | int | None,
     article: str,
     tags: list[str] | tuple[str, ...],
     execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
     at: datetime | None = None,
     boundary: bool = False,
 ) -> tuple[tuple[int, list[str]] | None, Requirement, datetime | None]:
-    """session_reader() and requirement() in one round trip, through the caller's
-    `execute(statement, params) -> rows` (the access fast path's, below Flask); with
-    `boundary` (PostgreSQL: LEAST), also when the reader's perks next change by the clock."""
+    """The reader named `who` (READER_BY[by]; `by` None: nobody, the rules alone) and
+    requirement() in one round trip, through the caller's `execute(statement, params) -> rows`
+    (the access fast path's, below Flask); with `boundary` (PostgreSQL: LEAST), also when the
+    reader's perks next change by the clock."""
     wanted = _wanted(article, tags)
     values = _values(wanted)
-    statement = _reader_and_rules_statement(len(values), boundary)
-    rows = execute(statement, values | {"token": session_token, "at": at or utcnow()})
+    statement = _reader_and_rules_statement(len(values), boundary, by)
+    rows = execute(statement, values | {"who": who, "at": at or utcnow()})
     reader, rule_rows, soonest = _parse(rows)
     return reader, _pick(rule_rows, wanted), soonest
 
@@ -369,8 +385,18 @@ def perk_slugs(user_id: int, at: datetime | None = None) -> list[str]:
 def session_reader(session_token: str, at: datetime | None = None) -> tuple[int, list[str]] | None:
     """(user id, active perk slugs) of the account behind a Flask-Login session id, in one
     query; None when no live account has it."""
-    params = {"token": session_token, "at": at or utcnow()}
-    rows = db.session.connection().execute(_SESSION_READER, params).all()
+    return _reader(_SESSION_READER, session_token, at)
+
+
+def reader_by_id(user_id: int, at: datetime | None = None) -> tuple[int, list[str]] | None:
+    """(user id, active perk slugs) of a live account, in one query; None when there is none
+    (deleted, or never was)."""
+    return _reader(_READER_BY_ID, user_id, at)
+
+
+def _reader(statement, who: str | int, at: datetime | None) -> tuple[int, list[str]] | None:
+    """(user id, perks) from a _reader_select statement's rows, or None."""
+    rows = db.session.connection().execute(statement, {"who": who, "at": at or utcnow()}).all()
     if not rows:
         return None
     return rows[0][0], sorted({row[1] for row in rows if row[1] is not None})
@@ -379,9 +405,10 @@ def session_reader(session_token: str, at: datetime | None = None) -> tuple[int,
 # --- the meter ---------------------------------------------------------------------------------
 
 
-def meter_limit() -> int:
-    """Free premium articles per 30 days (METER_FREE_ARTICLES)."""
-    return max(int(current_app.config.get("METER_FREE_ARTICLES", 3)), 0)
+def meter_limit(config=None) -> int:
+    """Free premium articles per 30 days (METER_FREE_ARTICLES of `config`, or the app's)."""
+    config = current_app.config if config is None else config
+    return max(int(config.get("METER_FREE_ARTICLES", 3)), 0)
 
 
 def account_meter(user_id: int, article: str, spend: bool, now: datetime | None = None) -> Meter:
@@ -410,31 +437,6 @@ def account_meter(user_id: int, article: str, spend: bool, now: datetime | None 
     return meter
 
 
-def article_digest(article: str) -> str:
-    """A short digest naming an article inside the anonymous meter cookie."""
-    return hashlib.sha256(article.encode()).hexdigest()[:12]
-
-
-def anonymous_meter(
-    reads: list[tuple[str, int]], article: str, spend: bool, now: datetime | None = None
-) -> tuple[Meter, list[tuple[str, int]]]:
-    """The meter kept in a signed cookie: (digest, unix time) pairs; returns the new pairs."""
-    now = now or utcnow()
-    since = int((now - METER_WINDOW).timestamp())
-    limit = meter_limit()
-    current = [(d, t) for d, t in reads if t > since][-max(limit, 1) * 2 :]
-    digests = {d for d, _ in current}
-    meter = Meter(limit=limit, used=len(digests))
-    digest = article_digest(article)
-    if digest in digests:
-        meter.counted = True
-    elif spend and meter.used < limit:
-        current.append((digest, int(now.timestamp())))
-        meter.used += 1
-        meter.counted = meter.spent = True
-    return meter, current
-
-
 # --- the decision ------------------------------------------------------------------------------
 
 
@@ -457,12 +459,25 @@ def decide(
     return Decision(False, "perk_required", perks, required, meter)
 
 
-def find_member(member_id: str | None, email: str | None) -> User | None:
-    """A reader by id or e-mail, for server-to-server questions; None when there is none."""
+def member_lookup(member_id: str | None, email: str | None) -> tuple[str, int | str | None]:
+    """How to find the member a server asks about (`member=` wins over `email=`): ("id", id) or
+    ("email", the address as stored, or None when it is no address); AccessError for input
+    the CMS must correct."""
     if member_id:
         # ASCII digits, bounded: str.isdigit() also accepts "²", which int() refuses.
         if not re.fullmatch(r"[0-9]{1,10}", member_id) or not 0 < int(member_id) < 2**31:
             raise AccessError(_l("member must be a positive whole number."))
-        user = db.session.get(User, int(member_id))
-        return user if user is not None and user.deleted_at is None else None
-    return accounts.find_by_email(check_ref(email or "", "email"))
+        return "id", int(member_id)
+    text = check_ref(email or "", "email")
+    try:
+        return "email", accounts.normalize_email(text)
+    except accounts.AccountError:
+        return "email", None
+
+
+def reader_named(by: str, who: int | str | None) -> tuple[int, list[str]] | None:
+    """(user id, active perk slugs) of the live account member_lookup() names, in one query;
+    None when there is none."""
+    if who is None:
+        return None
+    return _reader(_READER_BY_ID if by == "id" else _READER_BY_EMAIL, who, None)
