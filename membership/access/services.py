@@ -419,6 +419,12 @@ def account_meter(user_id: int, article: str, spend: bool, now: datetime | None 
     now = now or utcnow()
     since = now - METER_WINDOW
     limit = meter_limit()
+    if spend:
+        # One reader's questions that may spend take turns (PostgreSQL: a row lock until the
+        # view commits), so that two at once cannot both spend the last free read.
+        db.session.execute(
+            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        )
     rows = db.session.execute(
         select(MeterRead.article, func.count())
         .where(MeterRead.user_id == user_id, MeterRead.read_at > since)

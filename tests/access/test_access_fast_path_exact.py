@@ -1,14 +1,16 @@
 """Remembering costly checks never makes an answer stale: a revoked perk is refused on the next
-question whoever asks, a revoked API key at once, and an expired token as soon as PyJWT says so."""
+question whoever asks, a revoked API key at once, an expired token as soon as PyJWT says so, and
+the free meter counts exactly when readers ask at the same moment."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 
-from membership.access.models import ApiKey
+from membership.access.models import ApiKey, MeterRead
 from membership.accounts.models import User
 from membership.extensions import db
 from membership.timeutil import utcnow
@@ -166,3 +168,32 @@ def test_a_token_changed_by_one_character_is_refused_after_the_real_one(app, mem
             URL, query_string={"article": "x"}, headers={"Authorization": f"Bearer {forged}"}
         )
         assert response.status_code == 401
+
+
+@pytest.mark.postgres_only  # SQLite serialises writers; concurrency is exercised on PostgreSQL
+@pytest.mark.config(METER_FREE_ARTICLES=3)
+def test_the_accounts_meter_counts_exactly_when_questions_arrive_together(app, world, member):
+    world.rule("path", "/investigations")
+    reader = world.user("lapsed@example.org")  # no perk: every article is metered
+    key = api_key(app, member)
+    barrier = threading.Barrier(8)
+    answers: list[str] = []
+
+    def ask(n: int) -> None:
+        server = app.test_client(use_cookies=False)
+        barrier.wait()
+        body = server.get(
+            URL,
+            query_string={"article": f"/investigations/{n}", "member": str(reader)},
+            headers={"X-API-Key": key},
+        ).get_json()
+        answers.append(body["reason"])
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == ["meter_exhausted"] * 5 + ["metered"] * 3
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(MeterRead.id))) == 3
