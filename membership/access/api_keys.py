@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import bindparam, select
 
 from membership import audit
 from membership.access.models import ApiKey
@@ -19,13 +19,11 @@ API_KEY_PREFIX = "mk_"
 MAX_KEY_LENGTH = 128
 MARK_USE_EVERY = timedelta(hours=1)  # how often a key's last use is written down
 
-# For the access fast path (below Flask, on its own connection): an active key's id, its last
-# use, and whether that mark is recent enough that this question need not write it again.
-KEY_STATE = select(
-    ApiKey.id,
-    ApiKey.last_used_at,
-    case((ApiKey.last_used_at >= bindparam("marked_since"), 1), else_=0),
-).where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+# For the access fast path's live cache (below Flask, on its own connection): an active key's id
+# and its last use (a question with a mark older than MARK_USE_EVERY goes to Flask to write it).
+KEY_STATE = select(ApiKey.id, ApiKey.last_used_at).where(
+    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None)
+)
 
 
 def hash_key(key: str) -> str:

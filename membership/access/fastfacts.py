@@ -1,8 +1,8 @@
 """The database facts behind a fast access answer: the reader with the perks they hold now, the
 perk the article needs, and whether a CMS's API key is active.
 
-On SQLite each question reads them: the reader and the rules in one round trip (a UNION ALL
-compiled once per process), an API key in a second statement. On PostgreSQL they come from this
+On SQLite each question reads them in one round trip (a UNION ALL compiled once per
+process). On PostgreSQL they come from this
 thread's live cache as far as it still knows them (membership/access/live.py: kept exact by the
 database's notifications), else from the same statements. A revoked perk or API key is refused
 on the next question either way. Each thread keeps its own DBAPI connection (in autocommit on
@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event
 
-from membership.access import api_keys, live, services
+from membership.access import api_keys, live, readers, services
 from membership.access.fastwho import Who
 from membership.access.services import Requirement
 from membership.database import HotQuery
@@ -55,15 +54,12 @@ class Facts:
 
     @staticmethod
     def _read(state: _ThreadState, who: Who, article, tags, now):
-        """Everything from the database: one round trip, two with an API key."""
+        """Everything from the database, in one round trip."""
         by, name = who.name if who.name is not None else (None, None)
-        reader, requirement, _until = services.reader_and_requirement(
-            by, name, article, tags, state.execute, now
-        )
-        key_ok = True
-        if who.key_hash is not None:
-            rows = state.execute(api_keys.KEY_STATE, _key_params(who.key_hash, now))
-            key_ok = bool(rows) and rows[0][2] == 1
+        reader, requirement, _until, key_ok = readers.reader_and_requirement(
+            by, name, article, tags, state.execute, now,
+            key_hash=who.key_hash, marked_since=now - api_keys.MARK_USE_EVERY,
+        )  # fmt: skip
         return reader, requirement, key_ok
 
     @staticmethod
@@ -80,7 +76,7 @@ class Facts:
         reader = None
         if rules is None:  # too many to remember: this article's, from the database
             by, name = who.name if who.name is not None else (None, None)
-            reader, requirement, _until = services.reader_and_requirement(
+            reader, requirement, _until, _key = readers.reader_and_requirement(
                 by, name, article, tags, state.execute, now, boundary=True
             )
         else:
@@ -89,7 +85,7 @@ class Facts:
                 reader = cache.reader(who.name, now)
                 if reader is None:
                     before = cache.notifications
-                    reader, until = services.reader_until(*who.name, state.execute, now)
+                    reader, until = readers.reader_until(*who.name, state.execute, now)
                     if reader is not None:
                         cache.keep_reader(who.name, reader, until, before)
         key_ok = True
@@ -97,7 +93,7 @@ class Facts:
             known = cache.key(who.key_hash)
             if known is None:
                 before = cache.notifications
-                rows = state.execute(api_keys.KEY_STATE, _key_params(who.key_hash, now))
+                rows = state.execute(api_keys.KEY_STATE, {"key_hash": who.key_hash})
                 if rows:
                     known = rows[0][0], rows[0][1]
                     cache.keep_key(who.key_hash, *known, before)
@@ -131,11 +127,6 @@ class Facts:
         if state.connection in self.held:
             self.held.remove(state.connection)
         state.connection.invalidate()
-
-
-def _key_params(key_hash: str, now: datetime) -> dict[str, Any]:
-    """KEY_STATE's parameters."""
-    return {"key_hash": key_hash, "marked_since": now - api_keys.MARK_USE_EVERY}
 
 
 class _ThreadState:

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_cookie
 
-from membership.access import api_keys, services, tokens
+from membership.access import api_keys, readers, tokens
 from membership.access.services import AccessError
 
 MEMO_SIZE = 4096  # entries of each per-process memo of a pure function
@@ -97,9 +97,9 @@ def _key_holder(key: str, args: MultiDict, ready: dict[str, Any]) -> Who | None:
 
 
 def _member_name(asked: tuple[str | None, str | None]) -> tuple[str, str | int] | None:
-    """services.member_lookup() of (member, email); None when it names nobody or is refused."""
+    """readers.member_lookup() of (member, email); None when it names nobody or is refused."""
     try:
-        by, who = services.member_lookup(*asked)
+        by, who = readers.member_lookup(*asked)
     except AccessError:
         return None
     return (by, who) if who is not None else None

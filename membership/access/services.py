@@ -13,27 +13,18 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Integer,
     String,
-    and_,
     bindparam,
-    case,
-    cast,
     func,
-    literal,
-    null,
-    or_,
     select,
     type_coerce,
-    union_all,
 )
 
 from membership.access.models import AccessRule, MeterRead, RuleKind
-from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.extensions import db
-from membership.perks.models import Perk, PerkGrant
-from membership.timeutil import UTCDateTime, utcnow
+from membership.perks.models import Perk
+from membership.timeutil import utcnow
 
 METER_WINDOW = timedelta(days=30)
 MAX_REF_LENGTH = 255
@@ -162,41 +153,6 @@ def _rules_statement(count: int):
     return _rules_select(count, AccessRule.kind, AccessRule.value, Perk.slug)
 
 
-_ACTIVE = and_(
-    PerkGrant.starts_at <= bindparam("at"),
-    or_(PerkGrant.ends_at.is_(None), PerkGrant.ends_at > bindparam("at")),
-    or_(PerkGrant.revoked_at.is_(None), PerkGrant.revoked_at > bindparam("at")),
-)
-_PERKS = (
-    select(Perk.slug)
-    .join(PerkGrant, PerkGrant.perk_id == Perk.id)
-    .where(PerkGrant.user_id == bindparam("user_id"), _ACTIVE)
-)
-
-
-# How a reader is named: by Flask-Login's session id (the session cookie), by id (an access
-# token's `sub`, an API key's `member=`) or by case-folded e-mail (an API key's `email=`).
-READER_BY = {"session": User.session_token, "id": User.id, "email": User.email}
-
-
-def _reader_select(by: str, *columns):
-    """The live account named `who` (READER_BY[by]), one row per active perk (or one with
-    none)."""
-    return (
-        select(*columns)
-        .select_from(User)
-        .outerjoin(PerkGrant, and_(PerkGrant.user_id == User.id, _ACTIVE))
-        .outerjoin(Perk, Perk.id == PerkGrant.perk_id)
-        .where(READER_BY[by] == bindparam("who"), User.deleted_at.is_(None))
-    )
-
-
-# The signed-in reader and their perks in one round trip, by Flask-Login's session id.
-_SESSION_READER = _reader_select("session", User.id, Perk.slug)
-_READER_BY_ID = _reader_select("id", User.id, Perk.slug)
-_READER_BY_EMAIL = _reader_select("email", User.id, Perk.slug)
-
-
 @lru_cache(maxsize=4)
 def _all_rules_statement(limit: int):
     """Every rule with its perk's slug, at most `limit` rows."""
@@ -276,130 +232,9 @@ def requirement_in(
     return _pick(rows, wanted)
 
 
-@lru_cache(maxsize=128)
-def _reader_and_rules_statement(count: int, boundary: bool = False, by: str | None = "session"):
-    """The reader (named `by`, see READER_BY; None: nobody) and the rules query as one UNION
-    ALL, for one round trip. Rows are (0, user id, NULL, NULL, perk) for the reader and
-    (1, NULL, kind, value, perk) for rules; with `boundary` each has a sixth column, NULL but in
-    one more row (2, …, when) giving the reader's next grant boundary after `at` (a grant
-    starting, ending or revoked), or NULL."""
-    no_text = cast(null(), String)
-    no_int = cast(null(), Integer)
-    extra = (cast(null(), UTCDateTime()),) if boundary else ()
-    parts = []
-    if by is not None:
-        parts.append(
-            _reader_select(by, literal(0, Integer), User.id, no_text, no_text, Perk.slug, *extra)
-        )
-    if count:  # (none: the reader alone; an article always names at least itself)
-        parts.append(
-            _rules_select(
-                count,
-                literal(1, Integer),
-                no_int,
-                type_coerce(AccessRule.kind, String),
-                AccessRule.value,
-                Perk.slug,
-                *extra,
-            )
-        )
-    if boundary and by is not None:
-        at = bindparam("at")
-        soonest = [
-            func.min(case((column > at, column)))
-            for column in (PerkGrant.starts_at, PerkGrant.ends_at, PerkGrant.revoked_at)
-        ]
-        parts.append(
-            select(literal(2, Integer), no_int, no_text, no_text, no_text, func.least(*soonest))
-            .select_from(PerkGrant)
-            .join(User, User.id == PerkGrant.user_id)
-            .where(READER_BY[by] == bindparam("who"), User.deleted_at.is_(None))
-        )
-    if len(parts) == 1:
-        return parts[0]
-    return union_all(*parts)
-
-
-def reader_until(
-    by: str,
-    who: str | int,
-    execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
-    at: datetime,
-) -> tuple[tuple[int, list[str]] | None, datetime | None]:
-    """(user id, perks) of the reader named `who` (READER_BY[by]) and when their perks next
-    change by the clock, in one round trip (PostgreSQL: LEAST); for the fast path's live
-    cache."""
-    rows = execute(_reader_and_rules_statement(0, True, by), {"who": who, "at": at})
-    reader, _rules, until = _parse(rows)
-    return reader, until
-
-
-def reader_and_requirement(
-    by: str | None,
-    who: str | int | None,
-    article: str,
-    tags: list[str] | tuple[str, ...],
-    execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
-    at: datetime | None = None,
-    boundary: bool = False,
-) -> tuple[tuple[int, list[str]] | None, Requirement, datetime | None]:
-    """The reader named `who` (READER_BY[by]; `by` None: nobody, the rules alone) and
-    requirement() in one round trip, through the caller's `execute(statement, params) -> rows`
-    (the access fast path's, below Flask); with `boundary` (PostgreSQL: LEAST), also when the
-    reader's perks next change by the clock."""
-    wanted = _wanted(article, tags)
-    values = _values(wanted)
-    statement = _reader_and_rules_statement(len(values), boundary, by)
-    rows = execute(statement, values | {"who": who, "at": at or utcnow()})
-    reader, rule_rows, soonest = _parse(rows)
-    return reader, _pick(rule_rows, wanted), soonest
-
-
-def _parse(rows) -> tuple[tuple[int, list[str]] | None, list[tuple], datetime | None]:
-    """The reader, the rule rows and the boundary of _reader_and_rules_statement's rows."""
-    reader_rows, rule_rows, soonest = [], [], None
-    for part, user_id, kind, value, perk, *when in rows:
-        if part == 0:
-            reader_rows.append((user_id, perk))
-        elif part == 1:
-            rule_rows.append((kind, value, perk))
-        else:
-            soonest = when[0]
-    reader = None
-    if reader_rows:
-        reader = reader_rows[0][0], sorted({perk for _id, perk in reader_rows if perk is not None})
-    return reader, rule_rows, soonest
-
-
 def perk_exists(slug: str) -> bool:
     """Whether a perk with this slug exists."""
     return db.session.scalar(select(Perk.id).where(Perk.slug == slug)) is not None
-
-
-def perk_slugs(user_id: int, at: datetime | None = None) -> list[str]:
-    """The reader's active perk slugs in one light query (same rule as active_grants)."""
-    params = {"user_id": user_id, "at": at or utcnow()}
-    return sorted({row[0] for row in db.session.connection().execute(_PERKS, params)})
-
-
-def session_reader(session_token: str, at: datetime | None = None) -> tuple[int, list[str]] | None:
-    """(user id, active perk slugs) of the account behind a Flask-Login session id, in one
-    query; None when no live account has it."""
-    return _reader(_SESSION_READER, session_token, at)
-
-
-def reader_by_id(user_id: int, at: datetime | None = None) -> tuple[int, list[str]] | None:
-    """(user id, active perk slugs) of a live account, in one query; None when there is none
-    (deleted, or never was)."""
-    return _reader(_READER_BY_ID, user_id, at)
-
-
-def _reader(statement, who: str | int, at: datetime | None) -> tuple[int, list[str]] | None:
-    """(user id, perks) from a _reader_select statement's rows, or None."""
-    rows = db.session.connection().execute(statement, {"who": who, "at": at or utcnow()}).all()
-    if not rows:
-        return None
-    return rows[0][0], sorted({row[1] for row in rows if row[1] is not None})
 
 
 # --- the meter ---------------------------------------------------------------------------------
@@ -463,27 +298,3 @@ def decide(
     if meter is not None and meter.limit > 0:
         return Decision(False, "meter_exhausted", perks, required, meter)
     return Decision(False, "perk_required", perks, required, meter)
-
-
-def member_lookup(member_id: str | None, email: str | None) -> tuple[str, int | str | None]:
-    """How to find the member a server asks about (`member=` wins over `email=`): ("id", id) or
-    ("email", the address as stored, or None when it is no address); AccessError for input
-    the CMS must correct."""
-    if member_id:
-        # ASCII digits, bounded: str.isdigit() also accepts "²", which int() refuses.
-        if not re.fullmatch(r"[0-9]{1,10}", member_id) or not 0 < int(member_id) < 2**31:
-            raise AccessError(_l("member must be a positive whole number."))
-        return "id", int(member_id)
-    text = check_ref(email or "", "email")
-    try:
-        return "email", accounts.normalize_email(text)
-    except accounts.AccountError:
-        return "email", None
-
-
-def reader_named(by: str, who: int | str | None) -> tuple[int, list[str]] | None:
-    """(user id, active perk slugs) of the live account member_lookup() names, in one query;
-    None when there is none."""
-    if who is None:
-        return None
-    return _reader(_READER_BY_ID if by == "id" else _READER_BY_EMAIL, who, None)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in, user_logged_out
 from werkzeug.exceptions import HTTPException
 
-from membership.access import api_keys, meter, openapi, services, tokens
+from membership.access import api_keys, meter, openapi, readers, services, tokens
 from membership.access.services import AccessError
 from membership.errors import render_error
 from membership.extensions import db
@@ -74,10 +74,10 @@ def _reader():
         if not member and not email:
             return "key", None
         try:
-            by, who = services.member_lookup(member, email)
+            by, who = readers.member_lookup(member, email)
         except AccessError as exc:
             raise ApiError(400, str(exc)) from exc
-        found = services.reader_named(by, who)
+        found = readers.reader_named(by, who)
         if found is None:
             raise ApiError(404, _("There is no member with that id or e-mail."))
         return "key", found
@@ -92,16 +92,16 @@ def _reader():
             raise ApiError(401, _("The access token is invalid or expired."), True) from exc
         # The token says who; what they hold is read now, so a revoked perk is refused at once
         # (offline verifiers accept the token's perks until it expires).
-        found = services.reader_by_id(claims.user_id)
+        found = readers.reader_by_id(claims.user_id)
         if found is None:  # the account was deleted after the token was issued
             raise ApiError(401, _("The access token is invalid or expired."), True)
         return "token", found
     # The hot path: Flask-Login's session id straight to (user, perks) in one query, instead of
     # loading the User and then its perks. Remember-me cookies go through Flask-Login.
     session_id = session.get("_user_id")
-    found = services.session_reader(session_id) if isinstance(session_id, str) else None
+    found = readers.session_reader(session_id) if isinstance(session_id, str) else None
     if found is None and session_id is None and current_user.is_authenticated:
-        found = current_user.id, services.perk_slugs(current_user.id)
+        found = current_user.id, readers.perk_slugs(current_user.id)
     if found is not None:
         g.access_reader = found  # the token-cookie hook reuses it
         return "session", found
@@ -158,7 +158,7 @@ def token():
     """The signed-in reader's access token, also set as the `access_token` cookie."""
     if not current_user.is_authenticated:
         raise ApiError(401, _("Sign in first."))
-    perks = services.perk_slugs(current_user.id)
+    perks = readers.perk_slugs(current_user.id)
     value, expires = tokens.issue(current_user.id, perks)
     response = jsonify(token=value, expires_at=expires)
     response.headers["Cache-Control"] = "no-store"
@@ -278,7 +278,7 @@ def _sync_token_cookie(response):
             if present is not None:
                 clear_token_cookie(response)
             return response
-        reader = current_user.id, services.perk_slugs(current_user.id)
+        reader = current_user.id, readers.perk_slugs(current_user.id)
     user_id, perks = reader
     claims = tokens.peek(present) if present else None
     ttl = int(current_app.config["ACCESS_TOKEN_TTL"])

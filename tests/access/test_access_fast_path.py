@@ -341,7 +341,7 @@ def test_a_database_error_passes_the_question_to_flask_and_the_next_one_reconnec
 def test_an_unexpected_error_in_the_fast_path_lets_flask_answer(
     app, client, signed_in, monkeypatch
 ):
-    from membership.access import services
+    from membership.access import readers, services
 
     watch = Watch(app)
 
@@ -349,7 +349,7 @@ def test_an_unexpected_error_in_the_fast_path_lets_flask_answer(
         raise KeyError("a bug")
 
     monkeypatch.setattr(services, "requirement_in", broken)
-    monkeypatch.setattr(services, "reader_and_requirement", broken)
+    monkeypatch.setattr(readers, "reader_and_requirement", broken)
     response = client.get(URL, query_string={"article": "the-river-report"})
     assert response.status_code == 200 and response.get_json()["allowed"] is True
     assert watch.passed == 1

@@ -196,3 +196,32 @@ def test_tokens_and_keys_are_answered_without_the_database_until_something_chang
     assert first["reason"] == "perk"
     world.revoke(member[1])
     assert eventually(lambda: answer()["perks"] == [])  # the reader's perk is gone at once
+
+
+@pytest.mark.parametrize(
+    ("credentials", "premium"),
+    [
+        (_token, "perk"),
+        (_key_member, "perk"),
+        (_key_alone, "perk_required"),
+        (None, "perk_required"),
+    ],
+)
+def test_with_more_rules_than_it_keeps_each_question_reads_its_own(
+    app, member, world, monkeypatch, credentials, premium
+):
+    from membership.access import live
+
+    monkeypatch.setattr(live, "MAX_RULES", 1)
+    world.rule("path", "/investigations")  # two rules now: more than it keeps
+    headers, params = credentials(app, member[0]) if credentials else ({}, {})
+    server = app.test_client(use_cookies=False)
+    watch = Watch(app)
+    for article, reason in [
+        ("the-river-report", premium),
+        ("/investigations/x", premium),
+        ("weather-week", "open"),
+    ]:
+        body = server.get(URL, query_string={"article": article, **params}, headers=headers)
+        assert body.get_json()["reason"] == reason, article
+    assert watch.passed == 0
