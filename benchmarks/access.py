@@ -3,12 +3,14 @@
 Six questions, each a reader asking about 1,000 different articles in turn: an anonymous reader
 on open articles; an anonymous reader on metered articles, without a meter cookie and with one
 (each answer spends a free read and sets the cookie again); a member signed in by the session
-cookie; a Bearer access token; and a CMS's API key asking about a member. Each is measured right
-after a bare Flask endpoint answering a body of the same size (benchmarks/_bare.py), both under
-the same gunicorn settings (4 sync workers on loopback), several client processes driving each
-for a few seconds, in ROUNDS alternating rounds; a kind's ratio is its best run over the best
-run of the bare endpoint measured beside it, so a busy machine tilts both alike. The database is
-BENCH_DATABASE_URL when set (a scratch database: it is migrated), else a temporary SQLite file.
+cookie; a Bearer access token; and a CMS's API key asking about a member. Each is measured at the
+same time as a bare Flask endpoint answering a body of the same size (benchmarks/_bare.py), both
+under the same gunicorn settings (4 sync workers on loopback), CLIENTS client processes driving
+each for SLICE seconds, ROUNDS times. Sharing the machine at the same moment, the two get the
+same CPU whatever else runs on it, so their ratio is the ratio of what one answer costs, which a
+busy machine shared with other work cannot tilt (one measured after the other, a burst of
+someone else's load lands on one side only). The database is BENCH_DATABASE_URL when set (a
+scratch database: it is migrated), else a temporary SQLite file.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def _credentials(app) -> list[tuple[list[str], dict[str, str]]]:
 
     from membership.access import api_keys, meter, tokens
     from membership.access.models import AccessRule, RuleKind
-    from membership.access.services import perk_slugs
+    from membership.access.readers import perk_slugs
     from membership.accounts.models import User
     from membership.extensions import db
     from membership.perks.models import GrantSource, Perk, PerkGrant
@@ -222,33 +224,44 @@ def _client(
 
 
 def _load(port: int, paths: list[str], headers: dict[str, str], seconds: float = SECONDS) -> float:
-    """Requests per second with CLIENTS processes driving the server together for `seconds`
-    (counted from when all of them are up, so starting processes costs neither side), each
-    starting elsewhere in `paths`."""
+    """Requests per second with CLIENTS processes driving one server for `seconds`."""
+    return _loads([(port, paths, headers)], seconds)[0]
+
+
+def _loads(targets: list[tuple[int, list[str], dict[str, str]]], seconds: float) -> list[float]:
+    """Requests per second of each (port, paths, headers) target, CLIENTS processes each, all
+    driving their servers at the same time for `seconds` (counted from when every client is up,
+    so starting processes costs nobody), each client starting elsewhere in `paths`."""
     context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    ready = context.Barrier(CLIENTS)
-    clients = []
-    for i in range(CLIENTS):
-        start = i * len(paths) // CLIENTS
-        own = paths[start:] + paths[:start]
-        clients.append(
-            context.Process(target=_client, args=(port, own, headers, seconds, ready, out))
-        )
-    for client in clients:
-        client.start()
-    results = [out.get(timeout=seconds + 60) for _ in clients]
-    for client in clients:
-        client.join()
-    done = sum(r[0] for r in results)
-    failed = sum(r[1] for r in results)
-    if failed:
-        print(f"  ({failed} failed requests on port {port})", flush=True)
-    return done / max(max(r[2] for r in results), seconds)
+    ready = context.Barrier(CLIENTS * len(targets))
+    runs = []
+    for port, paths, headers in targets:
+        out = context.Queue()
+        clients = []
+        for i in range(CLIENTS):
+            start = i * len(paths) // CLIENTS
+            own = paths[start:] + paths[:start]
+            clients.append(
+                context.Process(target=_client, args=(port, own, headers, seconds, ready, out))
+            )
+        runs.append((port, out, clients))
+    for _port, _out, clients in runs:
+        for client in clients:
+            client.start()
+    rates = []
+    for port, out, clients in runs:
+        results = [out.get(timeout=seconds + 60) for _ in clients]
+        for client in clients:
+            client.join()
+        failed = sum(r[1] for r in results)
+        if failed:
+            print(f"  ({failed} failed requests on port {port})", flush=True)
+        rates.append(sum(r[0] for r in results) / max(max(r[2] for r in results), seconds))
+    return rates
 
 
 def run(report) -> None:
-    """Measure each kind of question beside the bare endpoint; report rates and ratios."""
+    """Measure each kind of question together with the bare endpoint; report rates and ratios."""
     with tempfile.TemporaryDirectory(prefix="bench-access-") as tmp:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         ours_port, bare_port = _free_port(), _free_port()
@@ -265,16 +278,16 @@ def run(report) -> None:
                 _load(ours_port, paths, headers, SLICE / 2)
             for _ in range(ROUNDS):
                 for i, (paths, headers, size) in enumerate(kinds):
-                    bare_paths = [f"/bare/{size}"]
-                    bare[i] = max(bare[i], _load(bare_port, bare_paths, bare_headers, SLICE))
-                    ours[i] = max(ours[i], _load(ours_port, paths, headers, SLICE))
+                    beside = (bare_port, [f"/bare/{size}"], bare_headers)
+                    rate, bare_rate = _loads([(ours_port, paths, headers), beside], SLICE)
+                    ours[i] += rate / ROUNDS
+                    bare[i] += bare_rate / ROUNDS
         finally:
             for server in servers:
                 _stop(server)
         database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-        report.figure(f"bare Flask JSON endpoint ({WORKERS} sync workers, best)", max(bare),
-                      "req/s")  # fmt: skip
-        for (label, _reason), rate in zip(KINDS, ours, strict=True):
+        for (label, _reason), rate, beside in zip(KINDS, ours, bare, strict=True):
             report.figure(f"{label} ({database})", rate, "req/s")
+            report.figure("  bare Flask JSON endpoint at the same time", beside, "req/s")
         for (label, _reason), rate, beside in zip(KINDS, ours, bare, strict=True):
             report.ratio(f"{label} / bare", rate, beside, goal=0.75)
