@@ -1,11 +1,11 @@
 """The database facts behind a fast access answer: the reader with the perks they hold now, the
 perk the article needs, and whether a CMS's API key is active.
 
-On SQLite each question reads them in one round trip (a UNION ALL compiled once per
-process). On PostgreSQL they come from this
-thread's live cache as far as it still knows them (membership/access/live.py: kept exact by the
-database's notifications), else from the same statements. A revoked perk or API key is refused
-on the next question either way. Each thread keeps its own DBAPI connection (in autocommit on
+On SQLite each question reads them in one round trip (a UNION ALL compiled once per process,
+membership/access/readers.py). On PostgreSQL they come from this thread's live cache as far as
+it still knows them (membership/access/live.py: kept exact by the database's notifications),
+else from the same statements. A revoked perk or API key is refused on the next question either
+way. Each thread keeps its own DBAPI connection (in autocommit on
 PostgreSQL, LISTENing for the notifications); a broken one is dropped and the next question
 takes a fresh one.
 """
