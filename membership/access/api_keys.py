@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from membership import audit
 from membership.access.models import ApiKey
@@ -16,6 +16,14 @@ from membership.extensions import db
 from membership.timeutil import utcnow
 
 API_KEY_PREFIX = "mk_"
+MAX_KEY_LENGTH = 128
+MARK_USE_EVERY = timedelta(hours=1)  # how often a key's last use is written down
+
+# For the access fast path's live cache (below Flask, on its own connection): an active key's id
+# and its last use (a question with a mark older than MARK_USE_EVERY goes to Flask to write it).
+KEY_STATE = select(ApiKey.id, ApiKey.last_used_at).where(
+    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None)
+)
 
 
 def hash_key(key: str) -> str:
@@ -52,15 +60,20 @@ def list_api_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
 
 
+def plausible(key: str) -> bool:
+    """Whether a presented key could be one of ours at all (the rest is refused unread)."""
+    return key.startswith(API_KEY_PREFIX) and len(key) <= MAX_KEY_LENGTH
+
+
 def find_api_key(key: str) -> ApiKey | None:
     """The active key row for a presented key, or None; marks when it was last used (hourly)."""
-    if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
+    if not plausible(key):
         return None
     row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
+    if row.last_used_at is None or now - row.last_used_at > MARK_USE_EVERY:
         row.last_used_at = now
         db.session.flush()
         db.session.info[WROTE] = True

@@ -1,13 +1,17 @@
 """Access facts remembered between questions, kept exact by PostgreSQL's LISTEN/NOTIFY.
 
-The access fast path asks the database two things: who a session's reader is with their active
-perks, and which perk an article needs. On PostgreSQL it remembers, per connection, the readers
-it was asked about and the whole table of rules (any article's requirement is then worked out
-here; with more than MAX_RULES rules they are read per question). Its connection LISTENs on CHANNEL,
-and triggers (migration c9e2a4f1b7d3) NOTIFY on every change that could alter an answer:
+The access fast path asks the database up to three things: who the reader is with their active
+perks (named by a session id, by the id an access token or an API key's `member=` gives, or by
+an API key's `email=`), which perk an article needs, and whether a CMS's API key is active. On
+PostgreSQL it remembers, per connection, the readers and keys it was asked about and the whole
+table of rules (any article's requirement is then worked out here; with more than MAX_RULES
+rules they are read per question). Its connection LISTENs on CHANNEL, and triggers (migrations
+c9e2a4f1b7d3, e7b3d9a2c5f1) NOTIFY on every change that could alter an answer:
 
 - `u:<user id>` when a perk grant of that reader is added, changed or removed, or the reader's
-  session id or deletion changes (password change, sign-out everywhere, account deletion);
+  session id, e-mail address or deletion changes (password change, sign-out everywhere, a new
+  address, account deletion);
+- `k` when any API key changes (created, revoked, its hourly last-use mark);
 - `*` when any access rule or perk changes.
 
 PostgreSQL delivers a notification to every listening connection when the changing transaction
@@ -43,6 +47,14 @@ class _Reader:
 
 
 @dataclass(frozen=True)
+class _Key:
+    key_id: int
+    last_used_at: datetime | None
+    generation: int
+    stored: float
+
+
+@dataclass(frozen=True)
 class _Rules:
     table: dict  # {(kind, value): perk slug or None}: services.all_rules
     generation: int
@@ -50,13 +62,16 @@ class _Rules:
 
 
 class LiveCache:
-    """One connection's cache: readers by session id, and the table of rules."""
+    """One connection's cache: readers by how they were named (("session", id), ("id", user
+    id), ("email", address)), API keys by their hash, and the table of rules."""
 
     def __init__(self) -> None:
         self.generation = 0  # bumped by "*": every rule and reader
         self.user_generations: dict[int, int] = {}
+        self.key_generation = 0  # bumped by "k" (and "*"): every key
         self.notifications = 0  # every notification: facts read across one are not kept
-        self.readers: dict[str, _Reader] = {}
+        self.readers: dict[tuple, _Reader] = {}
+        self.keys: dict[str, _Key] = {}
         self.rules: _Rules | None = None
 
     def notify(self, payload: str) -> None:
@@ -66,14 +81,19 @@ class LiveCache:
         if kind == "u" and value.isdigit():
             user_id = int(value)
             self.user_generations[user_id] = self.user_generations.get(user_id, 0) + 1
+        elif kind == "k":
+            self.key_generation += 1
+            self.keys.clear()
         else:
             self.generation += 1
+            self.key_generation += 1
             self.readers.clear()
+            self.keys.clear()
             self.rules = None
 
-    def reader(self, token: str, now: datetime) -> tuple[int, list[str]] | None:
-        """(user id, perks) of a session id, when still known to be current."""
-        entry = self.readers.get(token)
+    def reader(self, name: tuple, now: datetime) -> tuple[int, list[str]] | None:
+        """(user id, perks) of a reader named so, when still known to be current."""
+        entry = self.readers.get(name)
         if (
             entry is None
             or entry.generation != self.generation
@@ -95,9 +115,34 @@ class LiveCache:
             return None
         return entry.table
 
+    def key(self, key_hash: str) -> tuple[int, datetime | None] | None:
+        """(key id, last use) of an active API key, when still known to be current."""
+        entry = self.keys.get(key_hash)
+        if (
+            entry is None
+            or entry.generation != self.key_generation
+            or time.monotonic() - entry.stored > MAX_AGE
+        ):
+            return None
+        return entry.key_id, entry.last_used_at
+
+    def keep_key(
+        self,
+        key_hash: str,
+        key_id: int,
+        last_used_at: datetime | None,
+        notifications_before: int,
+    ) -> None:
+        """Remember an active key, unless a notification arrived while it was read."""
+        if self.notifications != notifications_before:
+            return
+        if len(self.keys) >= MAX_ENTRIES:
+            self.keys.clear()
+        self.keys[key_hash] = _Key(key_id, last_used_at, self.key_generation, time.monotonic())
+
     def keep_reader(
         self,
-        token: str,
+        name: tuple,
         reader: tuple[int, list[str]],
         valid_until: datetime | None,
         notifications_before: int,
@@ -108,7 +153,7 @@ class LiveCache:
         if len(self.readers) >= MAX_ENTRIES:
             self.readers.clear()
         user_id, perks = reader
-        self.readers[token] = _Reader(
+        self.readers[name] = _Reader(
             user_id,
             perks,
             valid_until,

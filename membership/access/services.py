@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,27 +13,18 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Integer,
     String,
-    and_,
     bindparam,
-    case,
-    cast,
     func,
-    literal,
-    null,
-    or_,
     select,
     type_coerce,
-    union_all,
 )
 
 from membership.access.models import AccessRule, MeterRead, RuleKind
-from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.extensions import db
-from membership.perks.models import Perk, PerkGrant
-from membership.timeutil import UTCDateTime, utcnow
+from membership.perks.models import Perk
+from membership.timeutil import utcnow
 
 METER_WINDOW = timedelta(days=30)
 MAX_REF_LENGTH = 255
@@ -163,33 +153,6 @@ def _rules_statement(count: int):
     return _rules_select(count, AccessRule.kind, AccessRule.value, Perk.slug)
 
 
-_ACTIVE = and_(
-    PerkGrant.starts_at <= bindparam("at"),
-    or_(PerkGrant.ends_at.is_(None), PerkGrant.ends_at > bindparam("at")),
-    or_(PerkGrant.revoked_at.is_(None), PerkGrant.revoked_at > bindparam("at")),
-)
-_PERKS = (
-    select(Perk.slug)
-    .join(PerkGrant, PerkGrant.perk_id == Perk.id)
-    .where(PerkGrant.user_id == bindparam("user_id"), _ACTIVE)
-)
-
-
-def _session_reader_select(*columns):
-    """The account behind a Flask-Login session id, one row per active perk (or one with none)."""
-    return (
-        select(*columns)
-        .select_from(User)
-        .outerjoin(PerkGrant, and_(PerkGrant.user_id == User.id, _ACTIVE))
-        .outerjoin(Perk, Perk.id == PerkGrant.perk_id)
-        .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
-    )
-
-
-# The signed-in reader and their perks in one round trip, by Flask-Login's session id.
-_SESSION_READER = _session_reader_select(User.id, Perk.slug)
-
-
 @lru_cache(maxsize=4)
 def _all_rules_statement(limit: int):
     """Every rule with its perk's slug, at most `limit` rows."""
@@ -269,119 +232,18 @@ def requirement_in(
     return _pick(rows, wanted)
 
 
-@lru_cache(maxsize=128)
-def _reader_and_rules_statement(count: int, boundary: bool = False):
-    """_SESSION_READER and the rules query as one UNION ALL, for one round trip. Rows are
-    (0, user id, NULL, NULL, perk) for the reader and (1, NULL, kind, value, perk) for rules;
-    with `boundary` each has a sixth column, NULL but in one more row (2, …, when) giving the
-    reader's next grant boundary after `at` (a grant starting, ending or revoked), or NULL."""
-    no_text = cast(null(), String)
-    no_int = cast(null(), Integer)
-    extra = (cast(null(), UTCDateTime()),) if boundary else ()
-    parts = [
-        _session_reader_select(literal(0, Integer), User.id, no_text, no_text, Perk.slug, *extra),
-    ]
-    if count:  # (none: the reader alone)
-        parts.append(
-            _rules_select(
-                count,
-                literal(1, Integer),
-                no_int,
-                type_coerce(AccessRule.kind, String),
-                AccessRule.value,
-                Perk.slug,
-                *extra,
-            )
-        )
-    if boundary:
-        at = bindparam("at")
-        soonest = [
-            func.min(case((column > at, column)))
-            for column in (PerkGrant.starts_at, PerkGrant.ends_at, PerkGrant.revoked_at)
-        ]
-        parts.append(
-            select(literal(2, Integer), no_int, no_text, no_text, no_text, func.least(*soonest))
-            .select_from(PerkGrant)
-            .join(User, User.id == PerkGrant.user_id)
-            .where(User.session_token == bindparam("token"), User.deleted_at.is_(None))
-        )
-    return union_all(*parts)
-
-
-def reader_until(
-    session_token: str,
-    execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
-    at: datetime,
-) -> tuple[tuple[int, list[str]] | None, datetime | None]:
-    """(user id, perks) of a session id and when its perks next change by the clock, in one
-    round trip (PostgreSQL: LEAST); for the access fast path's live cache."""
-    rows = execute(_reader_and_rules_statement(0, True), {"token": session_token, "at": at})
-    reader, _rules, until = _parse(rows)
-    return reader, until
-
-
-def reader_and_requirement(
-    session_token: str,
-    article: str,
-    tags: list[str] | tuple[str, ...],
-    execute: Callable[[Any, dict[str, Any]], Iterable[tuple]],
-    at: datetime | None = None,
-    boundary: bool = False,
-) -> tuple[tuple[int, list[str]] | None, Requirement, datetime | None]:
-    """session_reader() and requirement() in one round trip, through the caller's
-    `execute(statement, params) -> rows` (the access fast path's, below Flask); with
-    `boundary` (PostgreSQL: LEAST), also when the reader's perks next change by the clock."""
-    wanted = _wanted(article, tags)
-    values = _values(wanted)
-    statement = _reader_and_rules_statement(len(values), boundary)
-    rows = execute(statement, values | {"token": session_token, "at": at or utcnow()})
-    reader, rule_rows, soonest = _parse(rows)
-    return reader, _pick(rule_rows, wanted), soonest
-
-
-def _parse(rows) -> tuple[tuple[int, list[str]] | None, list[tuple], datetime | None]:
-    """The reader, the rule rows and the boundary of _reader_and_rules_statement's rows."""
-    reader_rows, rule_rows, soonest = [], [], None
-    for part, user_id, kind, value, perk, *when in rows:
-        if part == 0:
-            reader_rows.append((user_id, perk))
-        elif part == 1:
-            rule_rows.append((kind, value, perk))
-        else:
-            soonest = when[0]
-    reader = None
-    if reader_rows:
-        reader = reader_rows[0][0], sorted({perk for _id, perk in reader_rows if perk is not None})
-    return reader, rule_rows, soonest
-
-
 def perk_exists(slug: str) -> bool:
     """Whether a perk with this slug exists."""
     return db.session.scalar(select(Perk.id).where(Perk.slug == slug)) is not None
 
 
-def perk_slugs(user_id: int, at: datetime | None = None) -> list[str]:
-    """The reader's active perk slugs in one light query (same rule as active_grants)."""
-    params = {"user_id": user_id, "at": at or utcnow()}
-    return sorted({row[0] for row in db.session.connection().execute(_PERKS, params)})
-
-
-def session_reader(session_token: str, at: datetime | None = None) -> tuple[int, list[str]] | None:
-    """(user id, active perk slugs) of the account behind a Flask-Login session id, in one
-    query; None when no live account has it."""
-    params = {"token": session_token, "at": at or utcnow()}
-    rows = db.session.connection().execute(_SESSION_READER, params).all()
-    if not rows:
-        return None
-    return rows[0][0], sorted({row[1] for row in rows if row[1] is not None})
-
-
 # --- the meter ---------------------------------------------------------------------------------
 
 
-def meter_limit() -> int:
-    """Free premium articles per 30 days (METER_FREE_ARTICLES)."""
-    return max(int(current_app.config.get("METER_FREE_ARTICLES", 3)), 0)
+def meter_limit(config=None) -> int:
+    """Free premium articles per 30 days (METER_FREE_ARTICLES of `config`, or the app's)."""
+    config = current_app.config if config is None else config
+    return max(int(config.get("METER_FREE_ARTICLES", 3)), 0)
 
 
 def account_meter(user_id: int, article: str, spend: bool, now: datetime | None = None) -> Meter:
@@ -392,6 +254,12 @@ def account_meter(user_id: int, article: str, spend: bool, now: datetime | None 
     now = now or utcnow()
     since = now - METER_WINDOW
     limit = meter_limit()
+    if spend:
+        # One reader's questions that may spend take turns (PostgreSQL: a row lock until the
+        # view commits), so that two at once cannot both spend the last free read.
+        db.session.execute(
+            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        )
     rows = db.session.execute(
         select(MeterRead.article, func.count())
         .where(MeterRead.user_id == user_id, MeterRead.read_at > since)
@@ -408,31 +276,6 @@ def account_meter(user_id: int, article: str, spend: bool, now: datetime | None 
         meter.used += 1
         meter.counted = meter.spent = True
     return meter
-
-
-def article_digest(article: str) -> str:
-    """A short digest naming an article inside the anonymous meter cookie."""
-    return hashlib.sha256(article.encode()).hexdigest()[:12]
-
-
-def anonymous_meter(
-    reads: list[tuple[str, int]], article: str, spend: bool, now: datetime | None = None
-) -> tuple[Meter, list[tuple[str, int]]]:
-    """The meter kept in a signed cookie: (digest, unix time) pairs; returns the new pairs."""
-    now = now or utcnow()
-    since = int((now - METER_WINDOW).timestamp())
-    limit = meter_limit()
-    current = [(d, t) for d, t in reads if t > since][-max(limit, 1) * 2 :]
-    digests = {d for d, _ in current}
-    meter = Meter(limit=limit, used=len(digests))
-    digest = article_digest(article)
-    if digest in digests:
-        meter.counted = True
-    elif spend and meter.used < limit:
-        current.append((digest, int(now.timestamp())))
-        meter.used += 1
-        meter.counted = meter.spent = True
-    return meter, current
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -455,14 +298,3 @@ def decide(
     if meter is not None and meter.limit > 0:
         return Decision(False, "meter_exhausted", perks, required, meter)
     return Decision(False, "perk_required", perks, required, meter)
-
-
-def find_member(member_id: str | None, email: str | None) -> User | None:
-    """A reader by id or e-mail, for server-to-server questions; None when there is none."""
-    if member_id:
-        # ASCII digits, bounded: str.isdigit() also accepts "²", which int() refuses.
-        if not re.fullmatch(r"[0-9]{1,10}", member_id) or not 0 < int(member_id) < 2**31:
-            raise AccessError(_l("member must be a positive whole number."))
-        user = db.session.get(User, int(member_id))
-        return user if user is not None and user.deleted_at is None else None
-    return accounts.find_by_email(check_ref(email or "", "email"))

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,7 +20,7 @@ from functools import lru_cache
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from flask import current_app
+from flask import Flask, current_app
 
 from membership.edge import parse_id
 from membership.timeutil import utcnow
@@ -28,6 +29,8 @@ ALGORITHM = "EdDSA"
 AUDIENCE = "article-access"
 COOKIE_NAME = "access_token"
 LEEWAY_SECONDS = 10
+MAX_TOKEN_LENGTH = 4096
+MEMO_SIZE = 4096  # verified tokens remembered per process
 
 
 class InvalidAccessToken(Exception):
@@ -125,37 +128,87 @@ def issue(user_id: int, perks: list[str], now: datetime | None = None) -> tuple[
 
 def verify(token: str) -> AccessClaims:
     """Check signature (EdDSA only, known kid), expiry, issuer and audience; return the claims."""
-    if not token or len(token) > 4096:
-        raise InvalidAccessToken("no token")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidAccessToken("malformed token") from exc
-    if header.get("alg") != ALGORITHM:
-        raise InvalidAccessToken("algorithm not allowed")
-    key = next((k for k in keys() if k.kid == header.get("kid")), None)
-    if key is None:
-        raise InvalidAccessToken("unknown key id")
-    try:
-        claims = jwt.decode(
-            token,
-            key.private.public_key(),
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=issuer(),
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-        )
-    except jwt.PyJWTError as exc:
-        raise InvalidAccessToken(str(exc)) from exc
-    perks = claims.get("perks")
-    sub = claims.get("sub")
-    if not isinstance(perks, list) or not all(isinstance(p, str) for p in perks):
-        raise InvalidAccessToken("perks claim missing")
-    user_id = parse_id(sub)  # ASCII digits within the id range: "²" is a digit to isdigit()
-    if user_id is None:
-        raise InvalidAccessToken("bad subject")
-    return AccessClaims(user_id, tuple(perks), int(claims["exp"]))
+    return verifier(current_app).verify(token)
+
+
+class Verifier:
+    """Verifies tokens for one key set and issuer, remembering the tokens that verified.
+
+    An Ed25519 signature check costs more than the rest of an access answer, and a CMS sends the
+    same reader's token with every question, so a verified token's claims are kept by its
+    exact text (signature included: a token changed by one bit is another key) together with
+    the time window in which PyJWT accepts it (`iat`/`nbf` and `exp`, with the same leeway). A
+    remembered token is accepted only inside that window, by the same clock PyJWT reads, so an
+    expired token is refused as before. Bounded; a token that fails is not remembered. What the
+    claims say about perks is not trusted for answers: the access API reads them live.
+    """
+
+    def __init__(self, signing_keys: tuple[SigningKey, ...], issued_by: str) -> None:
+        self.keys = signing_keys
+        self.issuer = issued_by
+        self._memo: dict[str, tuple[AccessClaims, float, float]] = {}
+
+    def verify(self, token: str) -> AccessClaims:
+        """The claims of a valid token; InvalidAccessToken otherwise."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidAccessToken("no token")
+        seen = self._memo.get(token)
+        if seen is not None:
+            claims, valid_from, valid_until = seen
+            if valid_from <= time.time() < valid_until:
+                return claims
+        claims, valid_from, valid_until = self._check(token)
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[token] = (claims, valid_from, valid_until)
+        return claims
+
+    def _check(self, token: str) -> tuple[AccessClaims, float, float]:
+        """Verify in full: (claims, first and last moment PyJWT accepts the token)."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidAccessToken("malformed token") from exc
+        if header.get("alg") != ALGORITHM:
+            raise InvalidAccessToken("algorithm not allowed")
+        key = next((k for k in self.keys if k.kid == header.get("kid")), None)
+        if key is None:
+            raise InvalidAccessToken("unknown key id")
+        try:
+            claims = jwt.decode(
+                token,
+                key.private.public_key(),
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidAccessToken(str(exc)) from exc
+        perks = claims.get("perks")
+        sub = claims.get("sub")
+        if not isinstance(perks, list) or not all(isinstance(p, str) for p in perks):
+            raise InvalidAccessToken("perks claim missing")
+        user_id = parse_id(sub)  # ASCII digits within the id range: "²" is a digit to isdigit()
+        if user_id is None:
+            raise InvalidAccessToken("bad subject")
+        expires = int(claims["exp"])
+        # PyJWT refuses iat (and nbf) later than now + leeway, and exp at or before now - leeway.
+        starts = max(int(claims["iat"]), int(claims.get("nbf", claims["iat"])))
+        valid = (starts - LEEWAY_SECONDS, expires + LEEWAY_SECONDS)
+        return AccessClaims(user_id, tuple(perks), expires), *valid
+
+
+def verifier(app: Flask) -> Verifier:
+    """The app's Verifier (one per process), rebuilt if the key set or BASE_URL changed."""
+    config = app.config
+    signing_keys = parse_keys(config.get("ACCESS_TOKEN_KEYS") or "", config["SECRET_KEY"])
+    issued_by = config["BASE_URL"]
+    found = app.extensions.get("access_token_verifier")
+    if found is None or found.keys is not signing_keys or found.issuer != issued_by:
+        found = app.extensions["access_token_verifier"] = Verifier(signing_keys, issued_by)
+    return found
 
 
 def needs_renewal(claims: dict | None, user_id: int, perks: list[str], now: int, ttl: int) -> bool:

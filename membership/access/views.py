@@ -12,17 +12,16 @@ import time
 from flask import Blueprint, current_app, g, jsonify, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in, user_logged_out
-from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
-from membership.access import api_keys, openapi, services, tokens
+from membership.access import api_keys, meter, openapi, readers, services, tokens
 from membership.access.services import AccessError
 from membership.errors import render_error
 from membership.extensions import db
+from membership.timeutil import utcnow
 
 bp = Blueprint("access_api", __name__)
 
-METER_COOKIE = "meter"
 MAX_TAGS = 20
 # Endpoints any origin may read without credentials.
 PUBLIC_ENDPOINTS = {"access_api.keys", "access_api.openapi_document"}
@@ -56,41 +55,17 @@ def _checked(value: str | None, what: str) -> str:
 
 
 def _may_spend() -> bool:
-    """Whether this request may spend a free read: not a navigation, a sub-resource load, or a
-    peek. fetch()/XHR (Sec-Fetch-Dest: empty) and server-side clients (no Sec-Fetch-*) may."""
-    if request.args.get("peek") == "1":
-        return False
-    if request.headers.get("Sec-Fetch-Mode", "") == "navigate":
-        return False
-    return request.headers.get("Sec-Fetch-Dest", "empty") == "empty"
-
-
-def _meter_serializer() -> URLSafeSerializer:
-    """Signs the anonymous meter cookie."""
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="access-meter")
-
-
-def _anonymous_reads() -> list[tuple[str, int]]:
-    """The (digest, time) pairs of the anonymous meter cookie; empty when absent or forged."""
-    raw = request.cookies.get(METER_COOKIE)
-    if not raw or len(raw) > 2048:
-        return []
-    try:
-        data = _meter_serializer().loads(raw)
-    except BadSignature:
-        return []
-    if not isinstance(data, list):
-        return []
-    return [
-        (str(item[0]), int(item[1]))
-        for item in data
-        if isinstance(item, list) and len(item) == 2 and isinstance(item[1], int)
-    ]
+    """Whether this request may spend a free read (meter.may_spend)."""
+    return meter.may_spend(
+        request.args.get("peek"),
+        request.headers.get("Sec-Fetch-Mode"),
+        request.headers.get("Sec-Fetch-Dest"),
+    )
 
 
 def _reader():
-    """Who asks: ("key", user or None), ("token", claims), ("session", (id, perks)) or
-    ("anon", None)."""
+    """Who asks: ("key", (id, perks) of the member asked about, or None), ("token", (id,
+    perks)), ("session", (id, perks)) or ("anon", None). Perks are always read live."""
     api_key = request.headers.get("X-API-Key")
     if api_key is not None:
         if api_keys.find_api_key(api_key.strip()) is None:
@@ -99,12 +74,13 @@ def _reader():
         if not member and not email:
             return "key", None
         try:
-            user = services.find_member(member, email)
+            by, who = readers.member_lookup(member, email)
         except AccessError as exc:
             raise ApiError(400, str(exc)) from exc
-        if user is None:
+        found = readers.reader_named(by, who)
+        if found is None:
             raise ApiError(404, _("There is no member with that id or e-mail."))
-        return "key", (user.id, services.perk_slugs(user.id))
+        return "key", found
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         scheme, _sep, token = authorization.partition(" ")
@@ -114,13 +90,18 @@ def _reader():
             claims = tokens.verify(token.strip())
         except tokens.InvalidAccessToken as exc:
             raise ApiError(401, _("The access token is invalid or expired."), True) from exc
-        return "token", (claims.user_id, list(claims.perks))
+        # The token says who; what they hold is read now, so a revoked perk is refused at once
+        # (offline verifiers accept the token's perks until it expires).
+        found = readers.reader_by_id(claims.user_id)
+        if found is None:  # the account was deleted after the token was issued
+            raise ApiError(401, _("The access token is invalid or expired."), True)
+        return "token", found
     # The hot path: Flask-Login's session id straight to (user, perks) in one query, instead of
     # loading the User and then its perks. Remember-me cookies go through Flask-Login.
     session_id = session.get("_user_id")
-    found = services.session_reader(session_id) if isinstance(session_id, str) else None
+    found = readers.session_reader(session_id) if isinstance(session_id, str) else None
     if found is None and session_id is None and current_user.is_authenticated:
-        found = current_user.id, services.perk_slugs(current_user.id)
+        found = current_user.id, readers.perk_slugs(current_user.id)
     if found is not None:
         g.access_reader = found  # the token-cookie hook reuses it
         return "session", found
@@ -144,33 +125,31 @@ def access():
     kind, who = _reader()
     user_id, perks = who if who is not None else (None, [])
     required = perk if perk is not None else services.requirement(article, tags).perk
-    meter = None
-    new_anonymous_reads = None
+    free = None
+    meter_cookie = None
     if required is not None and required not in perks:
         spend = _may_spend()
         if user_id is not None:
-            meter = services.account_meter(user_id, article, spend)
+            free = services.account_meter(user_id, article, spend)
         elif kind == "anon":
-            reads = _anonymous_reads()
-            meter, updated = services.anonymous_meter(reads, article, spend)
+            signer = meter.serializer(current_app.config["SECRET_KEY"])
+            reads = meter.reads_in(request.cookies.get(meter.COOKIE_NAME), signer)
+            now = utcnow()
+            free, updated = meter.anonymous_meter(
+                reads, article, spend, services.meter_limit(), now
+            )
             if updated != reads:
-                new_anonymous_reads = updated
-    decision = services.decide(required, perks, meter)
+                secure = current_app.config.get("ACCESS_COOKIE_SECURE", True)
+                meter_cookie = meter.cookie_header(signer, updated, secure, now)
+    decision = services.decide(required, perks, free)
     if db.session.info.pop(services.WROTE, False):
         db.session.commit()  # a spent free read, or the key's hourly last-use mark
 
     response = jsonify(decision.as_dict())
     response.headers["Cache-Control"] = "private, no-store"
     response.vary.update(("Cookie", "Authorization", "X-API-Key"))
-    if new_anonymous_reads is not None:
-        response.set_cookie(
-            METER_COOKIE,
-            _meter_serializer().dumps([list(pair) for pair in new_anonymous_reads]),
-            max_age=int(services.METER_WINDOW.total_seconds()),
-            secure=current_app.config.get("ACCESS_COOKIE_SECURE", True),
-            httponly=True,
-            samesite="Lax",
-        )
+    if meter_cookie is not None:
+        response.headers.add("Set-Cookie", meter_cookie)
     return response
 
 
@@ -179,7 +158,7 @@ def token():
     """The signed-in reader's access token, also set as the `access_token` cookie."""
     if not current_user.is_authenticated:
         raise ApiError(401, _("Sign in first."))
-    perks = services.perk_slugs(current_user.id)
+    perks = readers.perk_slugs(current_user.id)
     value, expires = tokens.issue(current_user.id, perks)
     response = jsonify(token=value, expires_at=expires)
     response.headers["Cache-Control"] = "no-store"
@@ -299,7 +278,7 @@ def _sync_token_cookie(response):
             if present is not None:
                 clear_token_cookie(response)
             return response
-        reader = current_user.id, services.perk_slugs(current_user.id)
+        reader = current_user.id, readers.perk_slugs(current_user.id)
     user_id, perks = reader
     claims = tokens.peek(present) if present else None
     ttl = int(current_app.config["ACCESS_TOKEN_TTL"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import sys
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,6 +12,9 @@ from membership.extensions import db
 from membership.perks.models import GrantSource, Perk, PerkGrant
 from membership.timeutil import utcnow
 from tests.factories import make_user
+
+# (before the test modules import it: its assertions explain themselves too)
+pytest.register_assert_rewrite("tests.access.fastpath_helpers")
 
 
 class AccessWorld:
@@ -92,3 +96,17 @@ def ask(client):
         return response.status_code, response.get_json()
 
     return ask
+
+
+@pytest.fixture
+def stopped_clock(app, monkeypatch) -> datetime:
+    """The app's clock stopped at one moment, so that two answers that carry the time (a meter
+    cookie, its Expires) can be compared byte for byte."""
+    from membership import timeutil
+
+    real = timeutil.utcnow  # (kept: timeutil itself is among the modules patched)
+    moment = real()
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] == "membership" and getattr(module, "utcnow", None) is real:
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
+    return moment

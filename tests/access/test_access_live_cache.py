@@ -14,7 +14,13 @@ from membership.accounts.models import User, new_session_token
 from membership.database import HotQuery
 from membership.extensions import db
 from membership.perks.models import Perk
-from tests.access.test_access_fast_path import URL, Watch
+from tests.access.fastpath_helpers import (
+    URL,
+    Watch,
+    access_token,
+    api_key,
+    notification_arrived,
+)
 
 # LISTEN/NOTIFY needs PostgreSQL.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.config(METER_FREE_ARTICLES=0)]
@@ -139,11 +145,83 @@ def test_a_lost_connection_loses_its_cache_and_the_next_question_reconnects(
     ask(client)  # Flask: the token cookie learns the new perk
     watch = Watch(app)
     assert ask(client)["perks"] == ["ad-free", "members-only-articles"]
-    state = watch.fast._ready["local"].state
+    state = watch.fast._ready["facts"].local.state
     state.connection.driver_connection.close()  # the database connection went away
     world.revoke(extra)  # and something changed meanwhile: no notification reaches it
     assert ask(client)["perks"] == ["members-only-articles"]  # Flask, from the database
     assert watch.passed == 1
     assert ask(client)["perks"] == ["members-only-articles"]  # the fast path, reconnected
     assert watch.passed == 1
-    assert watch.fast._ready["local"].state is not state
+    assert watch.fast._ready["facts"].local.state is not state
+
+
+def _token(app, user):
+    return {"Authorization": f"Bearer {access_token(app, user, [])}"}, {}
+
+
+def _key_member(app, user):
+    return {"X-API-Key": api_key(app, user)}, {"member": str(user)}
+
+
+def _key_email(app, user):
+    return {"X-API-Key": api_key(app, user)}, {"email": "Reader@example.org"}
+
+
+def _key_alone(app, user):
+    return {"X-API-Key": api_key(app, user)}, {}
+
+
+@pytest.mark.parametrize("credentials", [_token, _key_member, _key_email, _key_alone])
+def test_tokens_and_keys_are_answered_without_the_database_until_something_changes(
+    app, member, world, reads, credentials
+):
+    headers, params = credentials(app, member[0])
+    if "X-API-Key" in headers:
+        notification_arrived(app)  # of the new key: it would make the first answer's read moot
+    server = app.test_client(use_cookies=False)
+    query = {"article": "the-river-report", **params}
+
+    def answer():
+        return server.get(URL, query_string=query, headers=headers).get_json()
+
+    watch = Watch(app)
+    first = answer()
+    before = reads["n"]
+    for _ in range(3):
+        assert answer() == first
+    assert reads["n"] == before and watch.passed == 0  # remembered
+    if credentials is _key_alone:
+        assert first["reason"] == "perk_required"  # nobody in particular
+        return
+    assert first["reason"] == "perk"
+    world.revoke(member[1])
+    assert eventually(lambda: answer()["perks"] == [])  # the reader's perk is gone at once
+
+
+@pytest.mark.parametrize(
+    ("credentials", "premium"),
+    [
+        (_token, "perk"),
+        (_key_member, "perk"),
+        (_key_alone, "perk_required"),
+        (None, "perk_required"),
+    ],
+)
+def test_with_more_rules_than_it_keeps_each_question_reads_its_own(
+    app, member, world, monkeypatch, credentials, premium
+):
+    from membership.access import live
+
+    monkeypatch.setattr(live, "MAX_RULES", 1)
+    world.rule("path", "/investigations")  # two rules now: more than it keeps
+    headers, params = credentials(app, member[0]) if credentials else ({}, {})
+    server = app.test_client(use_cookies=False)
+    watch = Watch(app)
+    for article, reason in [
+        ("the-river-report", premium),
+        ("/investigations/x", premium),
+        ("weather-week", "open"),
+    ]:
+        body = server.get(URL, query_string={"article": article, **params}, headers=headers)
+        assert body.get_json()["reason"] == reason, article
+    assert watch.passed == 0

@@ -135,3 +135,24 @@ def test_an_anonymous_peek_spends_nothing_and_answers_like_a_read(client, ask, p
 def test_metering_off(ask, premium):
     body = ask("/investigations/a")[1]
     assert (body["allowed"], body["reason"]) == (False, "perk_required")
+
+
+def test_a_meter_cookie_from_before_still_counts_and_a_new_one_reads_anywhere(
+    app, client, ask, premium
+):
+    from itsdangerous import URLSafeSerializer
+
+    from membership.access import meter
+
+    standard = URLSafeSerializer(app.config["SECRET_KEY"], salt="access-meter")
+    reads = [[meter.article_digest(f"/investigations/{n}"), int(utcnow().timestamp())]
+             for n in "ab"]  # fmt: skip
+    client.set_cookie("meter", standard.dumps(reads))  # as an earlier version wrote it
+    body = ask("/investigations/a")[1]
+    assert (body["reason"], body["meter"]["used"]) == ("metered", 2)
+    assert ask("/investigations/c")[1]["reason"] == "meter_exhausted"
+    client.set_cookie("meter", "")
+    ask("/investigations/z")
+    assert standard.loads(client.get_cookie("meter").value)[0][0] == meter.article_digest(
+        "/investigations/z"
+    )

@@ -126,14 +126,20 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 @pytest.mark.config(METER_FREE_ARTICLES=0)
-def test_a_bearer_token_answers_for_its_reader_and_perks(app, ask, world):
+def test_a_bearer_token_answers_for_its_reader_with_the_perks_they_hold_now(app, ask, world):
     world.rule("slug", "the-river-report")
     user = world.user()
+    grant = world.grant(user)
     with app.test_request_context():
         token, _ = tokens.issue(user, ["members-only-articles"])
+        stale, _ = tokens.issue(user, [])  # issued before the membership began
+    for value in (token, stale):
+        status, body = ask("the-river-report", headers=_bearer(value))
+        assert status == 200
+        assert (body["allowed"], body["reason"]) == (True, "perk")
+    world.revoke(grant)  # the token still lists the perk: the answer does not
     status, body = ask("the-river-report", headers=_bearer(token))
-    assert status == 200
-    assert (body["allowed"], body["reason"]) == (True, "perk")
+    assert (body["allowed"], body["reason"], body["perks"]) == (False, "perk_required", [])
 
 
 def _b64(data: dict) -> str:
