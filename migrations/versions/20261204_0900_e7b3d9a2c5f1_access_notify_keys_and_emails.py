@@ -6,7 +6,7 @@ readers an API key asked about by e-mail (membership/access/live.py). It forgets
 `u:<id>`, which now fires on a change of address too. PostgreSQL only.
 
 Revision ID: e7b3d9a2c5f1
-Revises: a1f7c3e9b5d2
+Revises: c5e2a8d4f1b6
 Create Date: 2026-12-04 09:00:00
 
 """
@@ -14,7 +14,7 @@ Create Date: 2026-12-04 09:00:00
 from alembic import op
 
 revision = "e7b3d9a2c5f1"
-down_revision = "a1f7c3e9b5d2"
+down_revision = "c5e2a8d4f1b6"
 branch_labels = None
 depends_on = None
 
