@@ -57,9 +57,7 @@ def test_the_switcher_needs_no_script_names_each_language_in_itself_and_is_remem
 
         switcher.locator("select").select_option(label="ქართული")
         switcher.get_by_role("button").click()  # a plain GET form: no script involved
-        expect(page.get_by_role("heading", level=1)).to_have_text(
-            say(app, "ka", "Become a member")
-        )
+        expect(page.get_by_role("heading", level=1)).to_have_text(say(app, "ka", "Become a member"))
         speaks(page, "ka")
         assert {"name": "lang", "value": "ka"}.items() <= _cookie(context, "lang").items()
         page.goto(f"{live_server}/")  # remembered, with no ?lang= in the address
@@ -136,7 +134,9 @@ def test_a_reader_joins_in_their_language(app, live_server, page, sandbox, catal
         expect(status).to_contain_text("Supporter")
         expect(status).to_contain_text(money(app, lang, 500, "eur"))
         expect(status).to_contain_text(say(app, lang, "active"))
-        expect(page.locator("#payments")).to_contain_text(money(app, lang, 500, "eur"))
+        payment = page.locator("#payments tbody tr").first
+        expect(payment).to_contain_text(say(app, lang, "%(plan)s, monthly", plan="Supporter"))
+        expect(payment).to_contain_text(money(app, lang, 500, "eur"))
         shot(page, f"{lang}/join-account")
     finally:
         sandbox.set_webhook_url(None)

@@ -35,14 +35,15 @@ OVERFLOW = """() => {
   for (const el of document.querySelectorAll(watched)) {
     const box = el.getBoundingClientRect();
     if (!box.width) continue;
-    // Inside a box that scrolls sideways (a wide table on a phone) is reachable, not cut off.
-    let up = el.parentElement;
+    let up = el.parentElement;  // inside a box that scrolls sideways: reachable, not cut off
     while (up && !scrolls(up)) up = up.parentElement;
     if (up) continue;
-    const what = `${el.tagName.toLowerCase()} "${(el.innerText || el.value || "").trim().slice(0, 30)}"`;
+    const text = (el.innerText || el.value || "").trim().slice(0, 30);
+    const what = `${el.tagName.toLowerCase()} "${text}"`;
     if (box.right > width + 1 || box.left < -1) found.push(`${what} past the window`);
     const card = el.parentElement && el.parentElement.closest(".card, .stat");
-    if (card && box.right > card.getBoundingClientRect().right + 1) found.push(`${what} past its card`);
+    const edge = card ? card.getBoundingClientRect().right : Infinity;
+    if (box.right > edge + 1) found.push(`${what} past its card`);
     if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === "hidden") {
       found.push(`${what} cut off`);
     }
@@ -87,7 +88,8 @@ def test_main_pages_in_every_language_fit_a_phone_and_speak_one_language(
         expect(tab.locator('#progress [data-field="raised"]')).to_have_text(
             money(app, lang, GIFT, "eur"), timeout=20_000
         )
-        expect(tab.locator('[data-outlet="river-daily"]')).to_have_text(money(app, lang, GIFT, "eur"))
+        outlet = tab.locator('[data-outlet="river-daily"]')
+        expect(outlet).to_have_text(money(app, lang, GIFT, "eur"))
         expect(tab.locator("#progress .backers")).to_have_text(
             say_count(app, lang, "%(num)s backer", "%(num)s backers", 1)
         )
@@ -112,24 +114,33 @@ def test_main_pages_in_every_language_fit_a_phone_and_speak_one_language(
     problems = []
     try:
         for lang in LANGUAGES:
-            folder = SCREENSHOTS / lang
-            folder.mkdir(parents=True, exist_ok=True)
             for tab, pages in visits:
                 tab.goto(f"{live_server}/?lang={lang}")  # the switcher: cookie, or the account
                 for name, path in pages.items():
-                    tab.set_viewport_size({"width": DESKTOP, "height": 900})
-                    tab.goto(f"{live_server}{path}")
-                    if tab.locator("html").get_attribute("lang") != lang:
-                        problems.append(f"{lang} {name}: <html lang> is not {lang}")
-                    left = english_left(tab)
-                    if bool(left) != (lang == "en"):
-                        problems.append(f"{lang} {name}: English left: {left}")
-                    problems += [f"{lang} {name}: {p}" for p in tab.evaluate(OVERFLOW)]
-                    tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-                    tab.set_viewport_size({"width": PHONE, "height": 800})
-                    problems += [f"{lang} {name} at {PHONE} px: {p}" for p in tab.evaluate(OVERFLOW)]
-                    tab.screenshot(path=str(folder / f"{name}-{PHONE}.png"), full_page=True)
+                    found = look(tab, live_server + path, lang, name)
+                    problems += [f"{lang} {name}{problem}" for problem in found]
     finally:
         for context in (visitor, reader, staff):
             context.close()
     assert problems == [], "\n".join(problems)
+
+
+def look(tab, url: str, lang: str, name: str) -> list[str]:
+    """Open `url` at a desktop's width, then a phone's: a screenshot of each under
+    artifacts/screenshots/<lang>/, and what is wrong with the page."""
+    folder = SCREENSHOTS / lang
+    folder.mkdir(parents=True, exist_ok=True)
+    tab.set_viewport_size({"width": DESKTOP, "height": 900})
+    tab.goto(url)
+    found = []
+    if tab.locator("html").get_attribute("lang") != lang:
+        found.append(f": <html lang> is not {lang}")
+    left = english_left(tab)
+    if bool(left) != (lang == "en"):  # in English, the same look must find English
+        found.append(f": English left: {left}")
+    found += [f": {problem}" for problem in tab.evaluate(OVERFLOW)]
+    tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    tab.set_viewport_size({"width": PHONE, "height": 800})
+    found += [f" at {PHONE} px: {problem}" for problem in tab.evaluate(OVERFLOW)]
+    tab.screenshot(path=str(folder / f"{name}-{PHONE}.png"), full_page=True)
+    return found
