@@ -112,7 +112,7 @@ def test_a_reader_joins_in_their_language(app, live_server, page, sandbox, catal
         expect(plan.locator(".price")).to_contain_text(money(app, lang, 500, "eur"))
         expect(plan.locator(".price")).to_contain_text(money(app, lang, 5000, "eur"))
         speaks(page, lang)
-        shot(page, f"{lang}/join-plans")
+        shot(page, f"{lang}/flow-join-plans")
         plan.get_by_role("button", name=say(app, lang, "Join with %(plan)s", plan="Supporter"))\
             .click()  # fmt: skip
 
@@ -126,7 +126,7 @@ def test_a_reader_joins_in_their_language(app, live_server, page, sandbox, catal
         expect(page.get_by_role("heading", name=welcome)).to_be_visible(timeout=20_000)
         page.wait_for_load_state()
         speaks(page, lang)
-        shot(page, f"{lang}/join-thanks")
+        shot(page, f"{lang}/flow-join-thanks")
 
         page.goto(f"{live_server}/account")
         speaks(page, lang)
@@ -137,7 +137,7 @@ def test_a_reader_joins_in_their_language(app, live_server, page, sandbox, catal
         payment = page.locator("#payments tbody tr").first
         expect(payment).to_contain_text(say(app, lang, "%(plan)s, monthly", plan="Supporter"))
         expect(payment).to_contain_text(money(app, lang, 500, "eur"))
-        shot(page, f"{lang}/join-account")
+        shot(page, f"{lang}/flow-join-account")
     finally:
         sandbox.set_webhook_url(None)
 
@@ -184,7 +184,7 @@ def test_a_donor_gives_in_their_language_and_the_bar_moves(
         )  # fmt: skip
         page.wait_for_load_state()
         speaks(page, lang)
-        shot(page, f"{lang}/gift-thanks")
+        shot(page, f"{lang}/flow-gift-thanks")
 
         # The open tab's script rewrote the figures itself, as Babel writes them in `lang`.
         expect(raised).to_have_text(money(app, lang, 3000, "eur"), timeout=20_000)
@@ -193,6 +193,6 @@ def test_a_donor_gives_in_their_language_and_the_bar_moves(
         )
         expect(backers).to_have_text(say_count(app, lang, "%(num)s backer", "%(num)s backers", 1))
         speaks(watcher, lang)
-        shot(watcher, f"{lang}/gift-bar-moved")
+        shot(watcher, f"{lang}/flow-gift-bar-moved")
     finally:
         sandbox.set_webhook_url(None)
