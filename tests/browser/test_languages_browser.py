@@ -100,6 +100,7 @@ def test_a_reader_joins_in_their_language(app, live_server, page, sandbox, catal
         speaks(page, lang)
         # The new account takes the language the reader was reading in.
         expect(page.locator("main").get_by_label(say(app, lang, "Language"))).to_have_value(lang)
+        expect(page.locator('[autocomplete="None"]')).to_have_count(0)  # autofill hints are real
         page.get_by_label(say(app, lang, "E-mail"), exact=True).fill(f"{lang}@example.org")
         page.get_by_label(say(app, lang, "Name"), exact=True).fill("Нино")
         page.get_by_label(say(app, lang, "Password"), exact=True).fill("seven quiet rivers sing")
