@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, format_decimal, gettext, ngettext
 
 from membership.money import format_money
 
@@ -25,9 +25,15 @@ def say(app, lang: str, msgid: str, **variables) -> str:
 
 
 def say_count(app, lang: str, singular: str, plural: str, count: int) -> str:
-    """A counted phrase ("1 backer") as the page in `lang` shows it."""
+    """A counted phrase ("1 backer") as the page in `lang` shows it; the messages name their
+    number `number`, formatted by Babel."""
     with app.test_request_context(), force_locale(lang):
-        return ngettext(singular, plural, count)
+        return ngettext(singular, plural, count, number=format_decimal(count))
+
+
+def backers(app, lang: str, count: int) -> str:
+    """The fundraiser's "1 backer" as the page in `lang` shows it."""
+    return say_count(app, lang, "%(number)s backer", "%(number)s backers", count)
 
 
 def money(app, lang: str, minor: int, currency: str) -> str:
