@@ -13,6 +13,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -46,7 +47,7 @@ def register():
         return redirect(url_for("accounts.account"))
     form = forms.RegisterForm()
     if request.method == "GET":
-        form.locale.data = _best_locale()
+        form.locale.data = str(get_locale())  # the page's: the switcher's, else the browser's
     if form.validate_on_submit():
         try:
             result = services.register(
@@ -307,8 +308,3 @@ def _end_session() -> None:
     makes Flask-Login delete the remember-me cookie, which a later clear() would wipe."""
     session.clear()
     logout_user()
-
-
-def _best_locale() -> str:
-    """The reader's browser language among ours."""
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"

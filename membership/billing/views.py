@@ -15,7 +15,7 @@ from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
 from membership.accounts.tokens import InvalidToken
 from membership.billing import checkout as joining
-from membership.billing import dunning, services
+from membership.billing import dunning, labels, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.forms import CheckoutForm
 from membership.billing.models import Membership, Plan
@@ -192,6 +192,9 @@ def change_membership(membership_id: int, action: str):
     else:
         flash(_("Your membership continues. Thank you!"))
     return redirect(url_for("accounts.account"), 303)
+
+
+bp.add_app_template_global(labels.payment_label, "payment_label")
 
 
 def account_section(user) -> dict:

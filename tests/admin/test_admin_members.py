@@ -51,7 +51,7 @@ def test_member_page_shows_the_whole_file(app, client, staff, catalogue):
         db.session.commit()
         user_id = user.id
     page = client.get(f"/admin/members/{user_id}").get_data(as_text=True)
-    for expected in ("Supporter (month)", "A gift", "€25.00", "investigation-42", "evt_page",
+    for expected in ("Membership, monthly", "A gift", "€25.00", "investigation-42", "evt_page",
                      "customer.subscription.created", "sub_t"):  # fmt: skip
         assert expected in page, expected
     assert client.get("/admin/members/999999").status_code == 404
