@@ -59,7 +59,9 @@ def _sign_in_to_wordpress(page, site) -> None:
     page.get_by_label("Username or Email Address").fill(ADMIN[0])
     page.get_by_label("Password", exact=True).fill(ADMIN[1])
     page.get_by_role("button", name="Log In").click()
-    page.wait_for_url(f"{site.url}/wp-admin/**")
+    # wp-admin is the heaviest page PHP serves here (no opcache under `php -S`): a loaded CI
+    # machine may take longer than Playwright's default 30 s to get there.
+    page.wait_for_url(f"{site.url}/wp-admin/**", timeout=90_000)
 
 
 def test_a_reader_anonymous_then_a_member_then_lapsed(site, app, world, live_server, page, outside):
