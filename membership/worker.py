@@ -162,37 +162,33 @@ def event_loop(app: Flask, stop: threading.Event) -> None:
         wakeups.close()
 
 
-def mail_sweeper(app: Flask, stop: threading.Event) -> None:
-    """Every few seconds, send the mail that is due (mail.sweep) until `stop`."""
-    every = min(30.0, float(app.config.get("MAIL_RETRY_SECONDS", 30)))
+def _every(app: Flask, stop: threading.Event, seconds: float, what: str, job) -> None:
+    """Run `job` every `seconds` until `stop`; a database outage is logged once, backed off
+    and recovered from, as in every loop of the worker."""
     with app.app_context():
-        outage = Outage("database (mail sweep)")
-        while not stop.wait(every):
+        outage = Outage(what)
+        while not stop.wait(seconds):
             try:
-                mail.sweep()
+                job()
                 outage.ok()
             except Exception as error:
                 _discard_session()
                 stop.wait(outage.failed(error))
             finally:
                 db.session.remove()
+
+
+def mail_sweeper(app: Flask, stop: threading.Event) -> None:
+    """Every few seconds, send the mail that is due (mail.sweep) until `stop`."""
+    every = min(30.0, float(app.config.get("MAIL_RETRY_SECONDS", 30)))
+    _every(app, stop, every, "database (mail sweep)", mail.sweep)
 
 
 def notice_sender(app: Flask, stop: threading.Event) -> None:
     """Every NOTICE_SECONDS, send the payment-recovery notices that are due until `stop`."""
     from membership.billing import dunning
 
-    with app.app_context():
-        outage = Outage("database (payment recovery)")
-        while not stop.wait(NOTICE_SECONDS):
-            try:
-                dunning.send_due()
-                outage.ok()
-            except Exception as error:
-                _discard_session()
-                stop.wait(outage.failed(error))
-            finally:
-                db.session.remove()
+    _every(app, stop, NOTICE_SECONDS, "database (payment recovery)", dunning.send_due)
 
 
 def rq_mail(app: Flask, url: str, stop: threading.Event, burst: bool = False) -> None:
