@@ -17,6 +17,7 @@ from flask import current_app
 from membership.billing import services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership
+from membership.billing.stripe_objects import Invoice
 from membership.mail import date, money, queue_mail
 
 # Stripe sends invoice.upcoming at most 60 days before a renewal (a setting of the account).
@@ -72,12 +73,9 @@ def renewal_coming(preview: dict[str, Any], sent_at: datetime) -> None:
     period a year away and sends nothing."""
     if not current_app.config.get("RENEWAL_NOTICE_MAIL", True):
         return
-    details = (preview.get("parent") or {}).get("subscription_details") or {}
-    subscription_id = details.get("subscription")
-    if isinstance(subscription_id, dict):
-        subscription_id = subscription_id.get("id")
-    metadata = details.get("metadata") or {}
-    if not isinstance(subscription_id, str) or metadata.get("kind", services.KIND) != services.KIND:
+    upcoming = Invoice.from_stripe(preview)
+    subscription_id = upcoming.subscription_id
+    if not subscription_id or not services.is_membership_invoice(upcoming):
         return
     mirrored = services.membership_for(subscription_id)
     if mirrored is not None and mirrored.interval != "year":
@@ -93,9 +91,8 @@ def renewal_coming(preview: dict[str, Any], sent_at: datetime) -> None:
         or membership.user.deleted_at is not None
     ):
         return
-    amount = preview.get("amount_due")
-    currency = str(preview.get("currency") or "").lower()
-    if not isinstance(amount, int) or amount < 0 or currency != membership.currency:
+    amount = upcoming.amount_due
+    if "amount_due" not in preview or amount < 0 or upcoming.currency != membership.currency:
         amount = _charged(membership)  # Stripe's preview is the truth; this is its fallback
     user = membership.user
     renews = membership.current_period_end

@@ -144,12 +144,13 @@ class Invoice:
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Invoice:
-        """Read an invoice object in the current shape."""
+        """Read an invoice object in the current shape (a preview, as invoice.upcoming sends,
+        has no id: "")."""
         parent = obj.get("parent") or {}
         details = parent.get("subscription_details") or {}
         transitions = obj.get("status_transitions") or {}
         return cls(
-            id=obj["id"],
+            id=obj.get("id") or "",
             customer=_id(obj.get("customer")) or "",
             subscription_id=_id(details.get("subscription")),
             subscription_metadata={
