@@ -66,6 +66,9 @@ class Facts:
     def _recall(state: _ThreadState, who: Who, article, tags, now):
         """From the live cache as far as it still knows them, else from the database."""
         cache = state.cache
+        if cache.sync_needed:  # this process committed an access change: fetch its notification
+            cache.sync_needed = False
+            state.sync()
         state.drain()
         rules = cache.rules_table()
         if rules is None:
@@ -144,6 +147,11 @@ class _ThreadState:
         if query is None:
             query = self.hot[statement] = HotQuery(statement, self.dialect)
         return query.rows(self.connection.driver_connection, params)
+
+    def sync(self) -> None:
+        """One round trip: the server sends every notification pending for this connection
+        before it answers, and the notify handler hands each to the cache."""
+        self.connection.driver_connection.execute("SELECT 1")
 
     def drain(self) -> None:
         """Read the notifications that have arrived, without a round trip."""

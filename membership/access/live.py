@@ -18,7 +18,14 @@ PostgreSQL delivers a notification to every listening connection when the changi
 commits. Each question first reads whatever notifications have arrived (a non-blocking read of
 the socket, no round trip) and forgets what they touch, so an answer from here is the database's
 answer except for the moment between another process's commit and its notification's arrival
-(microseconds on one host). A fact is also forgotten when the reader's next grant starts, ends
+(microseconds on one host, longer on a loaded one). This process's own commits are never in that
+moment: a session whose flush touched one of the WATCHED_TABLES marks every cache of the process
+when it commits, and each marked cache makes one round trip before its next answer, which brings
+every notification of what was committed before it (PostgreSQL sends a listening connection its
+pending notifications before it runs the next statement). So a perk that staff or a webhook
+handler of this process revoked is refused by this process's very next answer.
+
+A fact is also forgotten when the reader's next grant starts, ends
 or is revoked (the database tells the time with the reader), and after MAX_AGE seconds at most.
 A fact read while any notification arrived is not kept (it may predate the change). A lost
 connection loses the cache with it. SQLite has no NOTIFY: there every question reads.
@@ -26,14 +33,25 @@ connection loses the cache with it. SQLite has no NOTIFY: there every question r
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 CHANNEL = "membership_access"
 MAX_AGE = 60.0  # seconds: a bound for anything the triggers would not see (manual SQL, say)
 MAX_ENTRIES = 10_000  # readers remembered per connection
 MAX_RULES = 5_000  # more rules than this are read per question instead
+# The tables whose triggers NOTIFY: a local commit that touched any of them syncs every cache.
+WATCHED_TABLES = frozenset({"perk_grants", "users", "access_rules", "perks", "api_keys"})
+
+_caches: weakref.WeakSet[LiveCache] = weakref.WeakSet()
+_caches_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,9 @@ class LiveCache:
         self.readers: dict[tuple, _Reader] = {}
         self.keys: dict[str, _Key] = {}
         self.rules: _Rules | None = None
+        self.sync_needed = False  # set from any thread by a local commit (see the module doc)
+        with _caches_lock:
+            _caches.add(self)
 
     def notify(self, payload: str) -> None:
         """Forget what a change touches."""
@@ -166,3 +187,39 @@ class LiveCache:
         """Remember the rules, unless a notification arrived while they were read."""
         if self.notifications == notifications_before:
             self.rules = _Rules(table, self.generation, time.monotonic())
+
+
+def _touches_access(session: Session) -> bool:
+    """Whether the session is about to write a row of a watched table."""
+    for instance in itertools.chain(session.new, session.dirty, session.deleted):
+        if getattr(instance, "__tablename__", None) in WATCHED_TABLES:
+            return True
+    return False
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context, _instances) -> None:
+    if _touches_access(session):
+        session.info["access_changed"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    """An UPDATE or DELETE statement through the ORM on a watched table counts too."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) in WATCHED_TABLES:
+        state.session.info["access_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop("access_changed", False):
+        with _caches_lock:
+            caches = list(_caches)
+        for cache in caches:
+            cache.sync_needed = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("access_changed", None)
