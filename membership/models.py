@@ -14,6 +14,7 @@ from membership.billing.models import (  # noqa: F401
 )
 from membership.fundraisers.models import Campaign, Donation  # noqa: F401
 from membership.gifts.models import GiftMembership  # noqa: F401
-from membership.ledger.models import LedgerEntry  # noqa: F401
+from membership.host.models import FiscalHost, OutletGrant, OutletStaff  # noqa: F401
+from membership.ledger.models import LedgerEntry, LedgerFee  # noqa: F401
 from membership.mail import MailJob  # noqa: F401
 from membership.perks.models import Perk, PerkGrant  # noqa: F401

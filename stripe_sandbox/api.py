@@ -28,6 +28,7 @@ _KINDS = {
     "invoice_payments": "invoice_payment", "payment_intents": "payment_intent",
     "charges": "charge", "refunds": "refund", "disputes": "dispute", "coupons": "coupon",
     "promotion_codes": "promotion_code", "events": "event",
+    "balance_transactions": "balance_transaction",
 }  # fmt: skip
 
 # Simple equality filters each list endpoint accepts: query param -> field.
@@ -44,6 +45,7 @@ _FILTERS: dict[str, dict[str, str]] = {
     "payment_intent": {"customer": "customer"},
     "charge": {"customer": "customer", "payment_intent": "payment_intent"},
     "refund": {"charge": "charge", "payment_intent": "payment_intent"},
+    "balance_transaction": {"type": "type", "source": "source", "currency": "currency"},
     "dispute": {"charge": "charge", "payment_intent": "payment_intent"},
     "coupon": {},
     "promotion_code": {"active": "active", "code": "code", "customer": "customer"},

@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from stripe_sandbox import API_VERSION, shapes
+from stripe_sandbox import API_VERSION, balance, shapes
 from stripe_sandbox.errors import StripeError, invalid, missing
 from stripe_sandbox.i18n import STRIPE_LOCALES
 
 Obj = dict[str, Any]
 
 #: Stripe's published test cards and what each does in the sandbox.
-CARD_OK = {"4242424242424242", "5555555555554444", "4000056655665556"}
+CARD_OK = {"4242424242424242", "5555555555554444", "4000056655665556", *balance.CARD_COUNTRIES}
 CARD_DECLINED = "4000000000000002"
 CARD_INSUFFICIENT = "4000000000009995"
 CARD_FAILS_LATER = "4000000000000341"
@@ -1003,6 +1003,7 @@ class Engine:
             ch.update(status="succeeded", paid=True, captured=True, amount_captured=ch["amount"],
                       outcome=shapes.outcome(True))  # fmt: skip
             pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
+            balance.charge_succeeded(self, ch, pm.get("_number"))
             return ch
         ch.update(status="failed", failure_code=err.code, failure_message=err.message,
                   outcome=shapes.outcome(False, err.decline_code))  # fmt: skip
@@ -1590,6 +1591,7 @@ class Engine:
             ref.update(_moves_at=self.now() + REFUND_SETTLE_SECONDS, _moves_to="failed")
         apply_metadata(ref, p.get("metadata"))
         self.store(ref)
+        balance.refund_created(self, ref)
         ch["amount_refunded"] += amount
         ch["refunded"] = ch["amount_refunded"] == ch["amount"]
         ch["refunds"]["data"].insert(0, self.render(ref))
@@ -1611,6 +1613,7 @@ class Engine:
         if status in ("failed", "canceled"):
             previous["failure_reason"] = ref.get("failure_reason")
             ref["failure_reason"] = "expired_or_canceled_card" if status == "failed" else None
+            balance.refund_failed(self, ref)
             ch = self.objects[ref["charge"]]
             ch["amount_refunded"] -= ref["amount"]
             ch["refunded"] = False
@@ -1633,6 +1636,7 @@ class Engine:
         if ch["disputed"]:
             raise invalid(f"Charge {ch['id']} is already disputed.", "charge")
         dp = self.store(shapes.dispute(self.now(), ch, reason))
+        balance.dispute_created(self, dp)
         ch["disputed"] = True
         self.emit("charge.dispute.created", dp)
         return dp
@@ -1644,6 +1648,8 @@ class Engine:
         if dp["status"] in ("won", "lost"):
             raise invalid(f"Dispute {dp['id']} is already closed.", "dispute")
         dp["status"] = outcome
+        if outcome == "won":
+            balance.dispute_won(self, dp)
         self.emit("charge.dispute.closed", dp)
         return dp
 

@@ -185,6 +185,7 @@ def refund(now: int, ch: dict[str, Any], amount: int, reason: str | None) -> dic
         "id": new_id("re_"), "object": "refund", "amount": amount, "balance_transaction": None,
         "charge": ch["id"], "created": now, "currency": ch["currency"],
         "customer": ch["customer"], "customer_account": None,
+        "failure_balance_transaction": None,
         "destination_details": {"card": {"reference_status": "pending",
                                          "reference_type": "acquirer_reference_number",
                                          "type": "refund"}, "type": "card"},

@@ -40,7 +40,7 @@ def sync_plans() -> None:
 @click.option("--since", default=None, help="Only objects created since this date (YYYY-MM-DD).")
 def reconcile_command(since: str | None) -> None:
     """Re-read checkouts, subscriptions, invoices, refunds and disputes from Stripe; mend local
-    state, committing page by page."""
+    state, committing page by page; compare fees with Stripe's balance transactions."""
     start = None
     if since:
         try:
@@ -63,6 +63,8 @@ def reconcile_command(since: str | None) -> None:
     db.session.commit()
     for line in report.differences:
         click.echo(f"mended: {line}")
+    for line in report.fee_differences:
+        click.echo(f"fee differs: {line}")
     click.echo(report.summary())
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from membership.accounts.models import User
-from membership.billing import checkout, dunning, origins, reminders, services
+from membership.billing import checkout, dunning, fees, origins, reminders, services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.events import data_object, on
 from membership.billing.stripe_objects import CheckoutSession, Invoice
@@ -123,13 +123,27 @@ def charge_refunded(event: dict) -> None:
         charge_id = charge_id.get("id")
     if not charge_id:
         return
-    origins.record_charge_refunds(gateway.retrieve_charge(charge_id))
+    charge = gateway.retrieve_charge(charge_id)
+    origins.record_charge_refunds(charge)
+    fees.record_charge_fees(charge)
+
+
+@on("charge.succeeded", "charge.updated")
+def charge_succeeded(event: dict) -> None:
+    """A payment's charge succeeded (or its balance transaction arrived): re-read it with its
+    balance transaction and keep Stripe's fee beside the payment."""
+    charge_id = data_object(event).get("id")
+    if charge_id:
+        fees.record_charge_fees(gateway.retrieve_charge(charge_id))
 
 
 @on("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
 def dispute_changed(event: dict) -> None:
-    """A dispute moved: a lost one nets its payment in the ledger."""
-    origins.record_dispute(gateway.retrieve_dispute(data_object(event)["id"]))
+    """A dispute moved: a lost one nets its payment in the ledger; its fee (and the fee's return
+    when won) is kept beside the payment."""
+    dispute = gateway.retrieve_dispute(data_object(event)["id"])
+    origins.record_dispute(dispute)
+    fees.record_dispute_fees(dispute)
 
 
 @on("customer.deleted")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from membership import audit
-from membership.billing import origins, services
+from membership.billing import origins, services, stripe_lists
 from membership.billing import stripe_gateway as gateway
 from membership.billing.models import Membership
 from membership.billing.stripe_objects import (
@@ -59,6 +59,8 @@ class Report:
     invoices: int = 0
     refunds: int = 0
     disputes: int = 0
+    fees: int = 0  # balance transactions compared
+    fee_differences: list[str] = field(default_factory=list)  # reported, not mended
     differences: list[str] = field(default_factory=list)  # committed
     unsaved: list[str] = field(default_factory=list)  # mended in the batch not yet committed
 
@@ -77,7 +79,9 @@ class Report:
         return (
             f"Reconciled {self.checkouts} checkout sessions, {self.subscriptions} subscriptions, "
             f"{self.invoices} paid invoices, {self.refunds} refunded charges, "
-            f"{self.disputes} disputes: {len(self.differences)} differences mended."
+            f"{self.disputes} disputes, {self.fees} balance transactions: "
+            f"{len(self.differences)} differences mended, "
+            f"{len(self.fee_differences)} fee differences."
         )
 
 
@@ -101,31 +105,35 @@ def reconcile(
         report.saved()
 
     checkpoint()  # nothing of the caller's stays open while Stripe is read
-    batches = _batches(gateway.completed_checkout_pages(gte), checkpoint)
+    batches = _batches(stripe_lists.completed_checkout_pages(gte), checkpoint)
     for checkout, _ in progress(batches, "Checkouts"):
         report.checkouts += 1
         _mend_checkout(checkout, report)
 
-    batches = _batches(gateway.subscription_pages(gte), checkpoint)
+    batches = _batches(stripe_lists.subscription_pages(gte), checkpoint)
     for subscription, _ in progress(batches, "Subscriptions"):
         report.subscriptions += 1
         _mend_subscription(subscription, report)
 
-    batches = _batches(gateway.paid_invoice_pages(gte), checkpoint, _unmirrored_subscriptions)
+    batches = _batches(stripe_lists.paid_invoice_pages(gte), checkpoint, _unmirrored_subscriptions)
     for invoice, unmirrored in progress(batches, "Invoices"):
         report.invoices += 1
         _mend_invoice(invoice, unmirrored, report)
 
-    batches = _batches(_once_each(gateway.refunded_charge_pages(gte)), checkpoint, _read_charges)
+    refunded = _once_each(stripe_lists.refunded_charge_pages(gte))
+    batches = _batches(refunded, checkpoint, _read_charges)
     for charge_id, (charges, invoice_of) in progress(batches, "Refunds"):
         report.refunds += 1
         _mend_refunds(charges[charge_id], invoice_of, checkpoint, report)
 
-    batches = _batches(gateway.dispute_pages(gte), checkpoint, _dispute_origins)
+    batches = _batches(stripe_lists.dispute_pages(gte), checkpoint, _dispute_origins)
     for dispute, invoice_of in progress(batches, "Disputes"):
         report.disputes += 1
         _mend_dispute(dispute, invoice_of, checkpoint, report)
 
+    from membership.billing.reconcile_fees import reconcile_fees  # beside it, split by job
+
+    reconcile_fees(report, checkpoint, gte, since, progress)
     record(report, since)
     return report
 
@@ -135,7 +143,7 @@ def record(report: Report, since: datetime | None, interrupted: str | None = Non
     audit.record(
         "stripe.reconciled", "stripe", "account", since=since.isoformat() if since else None,
         differences=report.differences[:500], count=len(report.differences),
-        interrupted=interrupted,
+        fee_differences=report.fee_differences[:500], interrupted=interrupted,
     )  # fmt: skip
     db.session.flush()
 

@@ -388,9 +388,12 @@ def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntent:
 
 
 def retrieve_charge(charge_id: str) -> Charge:
-    """Read a charge and every refund of it."""
-    obj = _call(client().v1.charges.retrieve, charge_id)
-    refunds = list(_paginate(client().v1.refunds, {"charge": charge_id, "limit": 100}))
+    """Read a charge and every refund of it, each with its balance transaction (the fee)."""
+    expand = {"expand": ["balance_transaction"]}
+    obj = _call(client().v1.charges.retrieve, charge_id, params=expand)
+    params = {"charge": charge_id, "limit": 100}
+    params["expand"] = ["data.balance_transaction", "data.failure_balance_transaction"]
+    refunds = list(_paginate(client().v1.refunds, params))
     return Charge.from_stripe(obj, refunds)
 
 
@@ -410,64 +413,6 @@ def refund_payment_intent(payment_intent_id: str, amount: int | None, key: str) 
 def retrieve_event(event_id: str) -> dict[str, Any]:
     """Read an event as plain JSON (for replay)."""
     return _call(client().v1.events.retrieve, event_id)
-
-
-# --- lists, a page at a time (reconciliation) ----------------------------------------------
-
-# Objects per list call (Stripe's maximum). Callers work a page at a time: whatever they write for
-# one page is committed before the next page is asked for, so no lock waits on Stripe.
-PAGE_SIZE = 100
-
-
-def _pages(service, created_gte: int | None, **params: Any) -> Iterator[list[dict[str, Any]]]:
-    """Each page of a list endpoint (newest first), created at or after `created_gte` if given."""
-    params["limit"] = PAGE_SIZE
-    if created_gte:
-        params["created"] = {"gte": created_gte}
-    while True:
-        page = _call(service.list, params=params)
-        data = page.get("data") or []
-        if data:
-            yield data
-        if not page.get("has_more") or not data:
-            return
-        params["starting_after"] = data[-1]["id"]
-
-
-def completed_checkout_pages(created_gte: int | None = None) -> Iterator[list[CompletedCheckout]]:
-    """Completed Checkout Sessions with their payment intent or subscription and its latest
-    invoice (expanded: one call per page)."""
-    service = client().v1.checkout.sessions
-    expand = ["data.payment_intent", "data.subscription.latest_invoice"]
-    for page in _pages(service, created_gte, status="complete", expand=expand):
-        yield [CompletedCheckout.from_stripe(o) for o in page]
-
-
-def subscription_pages(created_gte: int | None = None) -> Iterator[list[Subscription]]:
-    """Subscriptions of every status, with their latest invoice."""
-    service = client().v1.subscriptions
-    for page in _pages(service, created_gte, status="all", expand=["data.latest_invoice"]):
-        yield [Subscription.from_stripe(o) for o in page]
-
-
-def paid_invoice_pages(created_gte: int | None = None) -> Iterator[list[Invoice]]:
-    """Paid invoices."""
-    for page in _pages(client().v1.invoices, created_gte, status="paid"):
-        yield [Invoice.from_stripe(o) for o in page]
-
-
-def refunded_charge_pages(created_gte: int | None = None) -> Iterator[list[str]]:
-    """The ids of the charges refunds were made of (in the order of the refunds, once each per
-    page)."""
-    for page in _pages(client().v1.refunds, created_gte):
-        charges = [_id(r.get("charge")) for r in page]
-        yield list(dict.fromkeys(c for c in charges if c))
-
-
-def dispute_pages(created_gte: int | None = None) -> Iterator[list[Dispute]]:
-    """Disputes."""
-    for page in _pages(client().v1.disputes, created_gte):
-        yield [Dispute.from_stripe(o) for o in page]
 
 
 # --- helpers ------------------------------------------------------------------------------

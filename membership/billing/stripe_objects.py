@@ -201,6 +201,44 @@ class PaymentIntent:
 
 
 @dataclass(frozen=True)
+class BalanceTransaction:
+    """What a charge, refund or dispute did to the Stripe balance: Stripe's amount and fee, in
+    Stripe's (settlement) currency, minor units."""
+
+    id: str
+    type: str  # charge, payment, refund, refund_failure, adjustment …
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    exchange_rate: str | None
+    source: str | None
+    created: datetime
+    # The payment intent behind the source, when the source was expanded (reconciliation).
+    source_payment_intent: str | None = None
+
+    @classmethod
+    def from_stripe(cls, obj: Any) -> BalanceTransaction | None:
+        """Read an (expanded) balance transaction; None for a bare id or nothing."""
+        if not isinstance(obj, dict) or not obj.get("id"):
+            return None
+        rate = obj.get("exchange_rate")
+        source = obj.get("source") if isinstance(obj.get("source"), dict) else None
+        return cls(
+            id=obj["id"],
+            type=obj.get("type") or "",
+            amount=int(obj.get("amount") or 0),
+            fee=int(obj.get("fee") or 0),
+            net=int(obj.get("net") or 0),
+            currency=(obj.get("currency") or "").lower(),
+            exchange_rate=None if rate is None else str(rate),
+            source=_id(obj.get("source")),
+            created=from_unix(obj.get("created")),
+            source_payment_intent=_id((source or {}).get("payment_intent")),
+        )
+
+
+@dataclass(frozen=True)
 class Refund:
     """One refund of a charge: pending, requires_action, succeeded, failed or canceled (a
     pending or even a succeeded refund can still fail)."""
@@ -212,6 +250,8 @@ class Refund:
     created: datetime
     charge: str | None = None
     payment_intent: str | None = None
+    balance_transaction: BalanceTransaction | None = None  # when expanded
+    failure_balance_transaction: BalanceTransaction | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Refund:
@@ -224,6 +264,10 @@ class Refund:
             created=from_unix(obj.get("created")),
             charge=_id(obj.get("charge")),
             payment_intent=_id(obj.get("payment_intent")),
+            balance_transaction=BalanceTransaction.from_stripe(obj.get("balance_transaction")),
+            failure_balance_transaction=BalanceTransaction.from_stripe(
+                obj.get("failure_balance_transaction")
+            ),
         )
 
 
@@ -239,6 +283,8 @@ class Charge:
     receipt_url: str | None
     created: datetime
     refunds: tuple[Refund, ...] = field(default=())
+    balance_transaction_id: str | None = None
+    balance_transaction: BalanceTransaction | None = None  # when expanded
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any], refunds: list[dict[str, Any]] = ()) -> Charge:
@@ -252,6 +298,8 @@ class Charge:
             receipt_url=obj.get("receipt_url"),
             created=from_unix(obj.get("created")),
             refunds=tuple(Refund.from_stripe(r) for r in refunds),
+            balance_transaction_id=_id(obj.get("balance_transaction")),
+            balance_transaction=BalanceTransaction.from_stripe(obj.get("balance_transaction")),
         )
 
 
@@ -266,6 +314,7 @@ class Dispute:
     currency: str
     status: str
     created: datetime
+    balance_transactions: tuple[BalanceTransaction, ...] = field(default=())
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Dispute:
@@ -278,6 +327,11 @@ class Dispute:
             currency=(obj.get("currency") or "").lower(),
             status=obj.get("status") or "",
             created=from_unix(obj.get("created")),
+            balance_transactions=tuple(
+                t
+                for t in map(BalanceTransaction.from_stripe, obj.get("balance_transactions") or [])
+                if t is not None
+            ),
         )
 
 

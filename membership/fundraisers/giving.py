@@ -33,9 +33,10 @@ from membership.fundraisers.campaigns import (
 )
 from membership.fundraisers.models import Campaign, Donation, DonationStatus, Frequency, Outlet
 from membership.fundraisers.rewards import grant_rewards
+from membership.host.hosts import host_for
 from membership.ledger import services as ledger
 from membership.ledger.models import EntryKind, LedgerEntry
-from membership.mail import date, host, money, queue_mail
+from membership.mail import date, money, queue_mail
 from membership.money import MoneyError, to_minor
 from membership.timeutil import utcnow
 
@@ -423,7 +424,7 @@ def queue_receipt(donation: Donation, payment: LedgerEntry, dedupe_key: str) -> 
             "currency": payment.currency.upper(),
             "paid_on": date(payment.occurred_at),
             "receipt_number": receipt_number(donation, payment),
-            "host": host(),
+            "host": host_for(campaign).as_receipt(),
             "monthly": donation.frequency == Frequency.monthly,
             "offline": donation.offline,
             "donation_id": donation.id,

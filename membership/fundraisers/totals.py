@@ -16,7 +16,7 @@ from membership.extensions import db
 from membership.fundraisers.models import Campaign, Donation
 from membership.fundraisers.rewards import end_rewards
 from membership.ledger import services as ledger
-from membership.ledger.models import LedgerEntry
+from membership.ledger.models import LedgerEntry, LedgerFee
 
 
 def bump_version(campaign_id: int) -> None:
@@ -40,7 +40,14 @@ def _on_new_entry(entry: LedgerEntry) -> None:
             end_rewards(donation)
 
 
+def _on_new_fee(fee: LedgerFee) -> None:
+    """Ledger hook: a fee of a campaign's payment changes its transparency figures."""
+    if fee.campaign_id is not None:
+        bump_version(fee.campaign_id)
+
+
 ledger.ON_NEW_ENTRY.append(_on_new_entry)
+ledger.ON_NEW_FEE.append(_on_new_fee)
 
 
 def equal_shares(amount: int, n: int) -> list[int]:

@@ -99,3 +99,31 @@ class UnattributedMoney(db.Model):
     detail: Mapped[str] = mapped_column(String(255), default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LedgerFee(db.Model):
+    """What Stripe kept (or gave back) on a payment: one row per balance transaction.
+
+    Beside the payment's ledger row (`entry_id`), never in its amount: gross stays what donors
+    gave. `fee` is Stripe's, in Stripe's currency and minor units: positive is a cost (a card
+    payment's fee, a dispute's fee), negative a fee given back (a won dispute). Refunds carry
+    fee 0 (Stripe keeps the payment's fee). Append-only and unique per balance transaction, so a
+    duplicated or replayed event cannot count a fee twice.
+    """
+
+    __tablename__ = "ledger_fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    balance_transaction_id: Mapped[str] = mapped_column(String(255), unique=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    source_id: Mapped[str] = mapped_column(String(255))  # ch_…, re_…, dp_…
+    kind: Mapped[str] = mapped_column(String(32))  # Stripe's balance transaction type
+    amount: Mapped[int]  # the balance transaction's amount, signed
+    fee: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    exchange_rate: Mapped[str | None] = mapped_column(String(32))
+    # Copied from the payment (as refunds do), so fees group by campaign and outlet directly.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,7 +16,13 @@ from sqlalchemy import select
 
 from membership.database import insert_new
 from membership.extensions import db
-from membership.ledger.models import REVERSING_KINDS, EntryKind, LedgerEntry, UnattributedMoney
+from membership.ledger.models import (
+    REVERSING_KINDS,
+    EntryKind,
+    LedgerEntry,
+    LedgerFee,
+    UnattributedMoney,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +33,8 @@ ATTRIBUTION_COLUMNS += ["campaign_id", "outlet_id", "donation_id"]  # the collec
 
 # Called with each new row, e.g. to invalidate cached totals.
 ON_NEW_ENTRY: list[Callable[[LedgerEntry], None]] = []
+# Called with each new fee row.
+ON_NEW_FEE: list[Callable[[LedgerFee], None]] = []
 
 # A refund's status: money is on its way back (the row is written), or it never went back.
 REFUND_TAKEN = ("pending", "requires_action", "succeeded")
@@ -46,6 +54,21 @@ class Reversal:
     status: str  # Stripe's status of the refund or dispute
     created: datetime
     payment_intent_id: str | None
+
+
+@dataclass(frozen=True)
+class Fee:
+    """One balance transaction's effect, in plain values: Stripe's amount and fee, signed, in
+    Stripe's currency (a cost is a positive fee, a fee given back a negative one)."""
+
+    balance_transaction_id: str
+    source_id: str  # the charge, refund or dispute that moved the balance
+    kind: str  # Stripe's balance transaction type
+    amount: int
+    fee: int
+    currency: str
+    exchange_rate: str | None
+    occurred_at: datetime
 
 
 def record(
@@ -73,6 +96,42 @@ def record(
     for hook in ON_NEW_ENTRY:
         hook(entry)
     return entry
+
+
+def record_fee(fee: Fee, payment: LedgerEntry) -> LedgerFee | None:
+    """Keep a balance transaction's fee beside the payment it belongs to (once per balance
+    transaction); returns the new row, or None when it was known."""
+    if not isinstance(fee.fee, int) or isinstance(fee.fee, bool):
+        raise TypeError("fees are integers in minor units")
+    values = {
+        "balance_transaction_id": fee.balance_transaction_id,
+        "entry_id": payment.id,
+        "source_id": fee.source_id,
+        "kind": fee.kind[:32],
+        "amount": fee.amount,
+        "fee": fee.fee,
+        "currency": fee.currency.lower(),
+        "exchange_rate": fee.exchange_rate,
+        "campaign_id": payment.campaign_id,
+        "outlet_id": payment.outlet_id,
+        "occurred_at": fee.occurred_at,
+    }
+    row = insert_new(LedgerFee, "balance_transaction_id", values)
+    if row is not None:
+        for hook in ON_NEW_FEE:
+            hook(row)
+    return row
+
+
+def fees_of(payment_ids: Iterable[int]) -> list[LedgerFee]:
+    """The fee rows of some payments, in Stripe's order."""
+    return list(
+        db.session.scalars(
+            select(LedgerFee)
+            .where(LedgerFee.entry_id.in_(list(payment_ids)))
+            .order_by(LedgerFee.occurred_at, LedgerFee.id)
+        )
+    )
 
 
 def entries_of(user_id: int, limit: int = 50) -> list[LedgerEntry]:

@@ -12,7 +12,7 @@ from membership.extensions import db
 from membership.fundraisers import totals
 from membership.fundraisers.models import Donation, DonationStatus, Frequency
 from membership.gifts.models import GiftMembership
-from membership.ledger.models import LedgerEntry
+from membership.ledger.models import LedgerEntry, LedgerFee
 from membership.mail import MailJob
 from membership.perks.models import GrantSource, PerkGrant
 from tests.billing.conftest import join
@@ -97,14 +97,19 @@ def state(app) -> dict:
              else g.source_ref, g.starts_at, g.ends_at, g.revoked_at)
             for g in db.session.scalars(select(PerkGrant))
         )  # fmt: skip
+        fees = sorted(
+            (f.balance_transaction_id, object_of.get(f.entry_id), f.kind, f.amount, f.fee,
+             f.currency, f.campaign_id, f.outlet_id)
+            for f in db.session.scalars(select(LedgerFee))
+        )  # fmt: skip
     return {"ledger": ledger, "memberships": memberships, "donations": donations,
-            "gifts": gifts, "grants": grants}  # fmt: skip
+            "gifts": gifts, "grants": grants, "fees": fees}  # fmt: skip
 
 
 def lose_every_webhook(app) -> None:
     """Put the database back where it was before any webhook arrived."""
     with app.app_context():
-        for model in (StripeEvent, MailJob, PerkGrant, LedgerEntry, Membership):
+        for model in (StripeEvent, MailJob, PerkGrant, LedgerFee, LedgerEntry, Membership):
             db.session.execute(delete(model))
         for donation in db.session.scalars(select(Donation)):
             donation.status = DonationStatus.pending
@@ -146,7 +151,12 @@ def test_reconcile_brings_back_every_kind_of_money_after_lost_webhooks(
         assert any(object_id in line for line in mended), (object_id, result.output)
     # The 4 gifts' checkouts, a membership and its 2 invoices, the monthly gift's second month,
     # a refund and a dispute: one line each (the monthly gift's end came with its checkout).
-    assert len(mended) == 10
+    fee_lines = [line for line in mended if line.startswith("mended: fee txn_")]
+    assert len(mended) - len(fee_lines) == 10
+    # Every balance transaction of the app's money came back: the charges', the refund's and
+    # the dispute's (its fee).
+    assert len(fee_lines) == len(expected["fees"])
+    assert {"charge", "refund", "adjustment"} == {fee[2] for fee in expected["fees"]}
     gift_line = next(line for line in mended if "(gift membership " in line)
     assert "status 'pending' → 'paid'" in gift_line and "added to the ledger" in gift_line
     anonymous = next(line for line in mended if "€60.00 added" in line)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 
 from membership.audit import AuditEntry
 from membership.billing import stripe_gateway as gateway
+from membership.billing import stripe_lists
 from membership.billing.models import Membership, StripeEvent
 from membership.extensions import db
 from membership.ledger.models import LedgerEntry
@@ -62,7 +63,7 @@ def stripe_calls(monkeypatch, is_postgres):
             return _real(method, *args, **kwargs)
 
         monkeypatch.setattr(gateway, name, watched)
-    monkeypatch.setattr(gateway, "PAGE_SIZE", 1)  # a page per object: many batches
+    monkeypatch.setattr(stripe_lists, "PAGE_SIZE", 1)  # a page per object: many batches
     return calls
 
 
@@ -112,6 +113,8 @@ def test_an_interrupted_reconcile_keeps_the_pages_it_finished(
     assert "membership created" not in again.output
     assert again.output.count("mended: invoice ") == 2
     assert again.output.count("mended: charge ") == 1
-    assert again.output.splitlines()[-1].endswith(": 3 differences mended.")
+    # The 3 objects, plus the fee of the payment whose row the first run never wrote.
+    assert again.output.count("mended: fee txn_") == 1
+    assert again.output.splitlines()[-1].endswith(": 4 differences mended, 0 fee differences.")
     with app.app_context():
         assert db.session.scalar(select(func.sum(LedgerEntry.amount))) == 3 * 500 - 100
