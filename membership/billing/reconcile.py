@@ -79,9 +79,9 @@ class Report:
         return (
             f"Reconciled {self.checkouts} checkout sessions, {self.subscriptions} subscriptions, "
             f"{self.invoices} paid invoices, {self.refunds} refunded charges, "
-            f"{self.disputes} disputes, {self.fees} balance transactions: "
-            f"{len(self.differences)} differences mended, "
-            f"{len(self.fee_differences)} fee differences."
+            f"{self.disputes} disputes, {self.fees} balance transactions "
+            f"({len(self.fee_differences)} fee differences): "
+            f"{len(self.differences)} differences mended."
         )
 
 
