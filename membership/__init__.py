@@ -178,6 +178,9 @@ def register_blueprints(app: Flask) -> None:
     from membership.fundraisers import register as register_fundraisers
 
     register_fundraisers(app)  # collective fundraiser: pages, progress API
+    from membership.host import register as register_host
+
+    register_host(app)  # its fiscal host: transparency page and API, statements
     register_admin(app)  # the staff area, the fundraiser's and access rules' pages included
 
 

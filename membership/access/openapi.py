@@ -1,4 +1,5 @@
-"""The OpenAPI 3 document of /api/v1: article access and the fundraiser's progress."""
+"""The OpenAPI 3 document of /api/v1: article access, the fundraiser's progress and its
+transparency figures."""
 
 from __future__ import annotations
 
@@ -80,6 +81,36 @@ PROGRESS = {
         },
     },
 }
+
+
+_MINOR = {"type": "integer", "description": "Minor units (Stripe's) of `currency`."}
+_TRANSPARENCY_FIGURES = ["raised", "fees", "host_fee", "granted"]
+TRANSPARENCY = {
+    "type": "object",
+    "required": ["slug", "currency", *_TRANSPARENCY_FIGURES, "outlets"],
+    "properties": {
+        "slug": {"type": "string"},
+        "currency": {"type": "string", "pattern": "^[a-z]{3}$", "description": "ISO 4217, lower"},
+        "raised": {**_MINOR, "description": "Gross gifts net of refunds and lost disputes."},
+        "fees": {**_MINOR, "description": "Stripe's fees (balance transactions)."},
+        "host_fee": {**_MINOR, "description": "The fiscal host's fee."},
+        "granted": {**_MINOR, "description": "Grants paid to the outlets."},
+        "outlets": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["slug", "name", *_TRANSPARENCY_FIGURES, "balance"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "name": {"type": "string"},
+                    **{name: _MINOR for name in _TRANSPARENCY_FIGURES},
+                    "balance": {**_MINOR, "description": "Still owed to the outlet: raised less "
+                                "fees, host fee and grants."},
+                },
+            },
+        },
+    },
+}  # fmt: skip
 
 
 def document(base_url: str) -> dict:
@@ -224,6 +255,34 @@ def document(base_url: str) -> dict:
                             "description": "The figures.",
                             "headers": {"ETag": {"schema": {"type": "string"}}},
                             "content": {"application/json": {"schema": PROGRESS}},
+                        },
+                        "304": {"description": "Unchanged since the ETag sent."},
+                        "404": _error("No such fundraiser (or a draft)."),
+                    },
+                }
+            },
+            "/fundraisers/{slug}/transparency": {
+                "get": {
+                    "operationId": "fundraiserTransparency",
+                    "summary": "Where a fundraiser's money went: raised, Stripe's fees, the "
+                    "host's fee and grants paid, per outlet.",
+                    "description": "Public and cacheable (max-age 5 s), open to every origin; "
+                    "304 when If-None-Match names the current ETag. Each outlet's raised "
+                    "equals fees + host_fee + granted + balance, to the minor unit.",
+                    "parameters": [
+                        {
+                            "name": "slug",
+                            "in": "path",
+                            "required": True,
+                            "schema": _ref("The fundraiser's slug.", 120),
+                        },
+                        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The figures.",
+                            "headers": {"ETag": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": TRANSPARENCY}},
                         },
                         "304": {"description": "Unchanged since the ETag sent."},
                         "404": _error("No such fundraiser (or a draft)."),

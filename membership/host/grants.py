@@ -19,7 +19,7 @@ from membership.fundraisers.totals import bump_version
 from membership.host.models import OutletGrant
 from membership.money import MoneyError, to_minor
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
 MAX_GRANT = 10**11  # minor units
 EARLIEST = date(2000, 1, 1)
@@ -68,7 +68,7 @@ def _rate(text: str) -> str | None:
         raise GrantError("rate") from exc
     if not value.is_finite() or value <= 0 or len(raw) > 20:
         raise GrantError("rate")
-    return str(value.normalize()) if value == value.to_integral() else raw
+    return raw
 
 
 def check(campaign: Campaign, outlet: Outlet, data: GrantInput, today: date) -> dict:
@@ -104,7 +104,7 @@ def record_grant(campaign: Campaign, outlet: Outlet, data: GrantInput, token: st
                  today: date) -> tuple[OutletGrant, bool]:  # fmt: skip
     """Record a grant once per token; returns (grant, True) when new, (the grant that token
     recorded, False) on a repeat. Audited; the public figures move (a new version)."""
-    if not TOKEN.match(token or ""):
+    if not IDEMPOTENCY_KEY.match(token or ""):
         raise GrantError("token")
     existing = _by_token(token)
     if existing is not None:
@@ -130,7 +130,7 @@ def reverse_grant(grant: OutletGrant, token: str, actor, today: date,
                   note: str = "") -> tuple[OutletGrant, bool]:  # fmt: skip
     """Undo a grant by its counter-entry (once: a second reversal, or a repeat of the same
     form, changes nothing); returns (counter-entry, new?)."""
-    if not TOKEN.match(token or ""):
+    if not IDEMPOTENCY_KEY.match(token or ""):
         raise GrantError("token")
     if grant.reverses_id is not None:
         raise GrantError("reversed")

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -51,6 +51,11 @@ class Period:
         start = datetime(year, month, 1, tzinfo=UTC)
         end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
         return cls(match[0], start, end)
+
+    @property
+    def last_day(self) -> datetime:
+        """The period's last day (for "1 to 30 November")."""
+        return self.end - timedelta(days=1)
 
     @classmethod
     def current(cls, now: datetime) -> Period:
