@@ -188,6 +188,7 @@ def record_grant(outlet_id: int):
         if "csrf_token" in form.errors:
             abort(400)
         if "token" in form.errors:
+            flash(GRANT_PROBLEMS["token"](), "error")
             form.token.data = grants.new_token()
         return _grant_page(outlet, form)
     data = grants.GrantInput(

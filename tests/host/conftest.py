@@ -52,8 +52,8 @@ def pay_gift(app, stripe_world, campaign_id: int, amount: str, outlet: str = "al
 def refund(app, payment_intent_id: str, amount: int | None = None, key: str = "") -> str:
     """Refund (part of) a payment through the gateway, as staff would."""
     with app.app_context():
-        return gateway.refund_payment_intent(payment_intent_id, amount,
-                                             key or f"test-{payment_intent_id}-{amount}")  # fmt: skip
+        key = key or f"test-{payment_intent_id}-{amount}"
+        return gateway.refund_payment_intent(payment_intent_id, amount, key)
 
 
 def charge_of(stripe_world, payment_intent_id: str) -> dict:
