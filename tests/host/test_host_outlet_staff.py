@@ -31,8 +31,9 @@ def newsroom_staff(app, auth, staff, outlets):
     campaign_id = 1
     response = auth.post(
         f"/admin/host/campaigns/{campaign_id}/outlets/{outlets['river-daily']}/staff",
-        {"email": "Reporter@Example.org"}, form_page=f"/admin/host/campaigns/{campaign_id}",
-    )  # fmt: skip
+        {"email": "Reporter@Example.org"},
+        form_page=f"/admin/host/campaigns/{campaign_id}",
+    )
     assert response.status_code == 303
     auth.logout()
     auth.login("reporter@example.org", PASSWORD)
@@ -43,15 +44,25 @@ def _wall_entries(app, outlets):
     """One named gift to River Daily and one to Valley Voice."""
     with app.app_context():
         for slug in ("river-daily", "valley-voice"):
-            db.session.add(Donation(campaign_id=1, outlet_id=outlets[slug], amount=1000,
-                                    currency="eur", frequency="once", status=DonationStatus.paid,
-                                    public_name=f"Friend of {slug}", message="Thanks"))  # fmt: skip
+            db.session.add(
+                Donation(
+                    campaign_id=1,
+                    outlet_id=outlets[slug],
+                    amount=1000,
+                    currency="eur",
+                    frequency="once",
+                    status=DonationStatus.paid,
+                    public_name=f"Friend of {slug}",
+                    message="Thanks",
+                )
+            )
         db.session.commit()
         return dict(db.session.execute(select(Donation.outlet_id, Donation.id)).all())
 
 
-def test_outlet_staff_see_their_statement_and_wall_and_moderate_it(app, client, newsroom_staff,
-                                                                  outlets):  # fmt: skip
+def test_outlet_staff_see_their_statement_and_wall_and_moderate_it(
+    app, client, newsroom_staff, outlets
+):
     own = outlets["river-daily"]
     entries = _wall_entries(app, outlets)
     statement = client.get(f"/admin/host/outlets/{own}/statement?period=2026-11")
@@ -61,17 +72,26 @@ def test_outlet_staff_see_their_statement_and_wall_and_moderate_it(app, client, 
     wall = client.get(f"/admin/host/outlets/{own}/wall").get_data(as_text=True)
     assert "Friend of river-daily" in wall and "Friend of valley-voice" not in wall
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', wall).group(1)
-    hide = client.post(f"/admin/host/outlets/{own}/wall/{entries[own]}/hide",
-                       data={"csrf_token": csrf})  # fmt: skip
+    hide = client.post(
+        f"/admin/host/outlets/{own}/wall/{entries[own]}/hide", data={"csrf_token": csrf}
+    )
     assert hide.status_code == 303
     with app.app_context():
         assert db.session.get(Donation, entries[own]).hidden is True
     # Another outlet's entry, through their own outlet's URL or the other's: refused.
     other = outlets["valley-voice"]
-    assert client.post(f"/admin/host/outlets/{own}/wall/{entries[other]}/hide",
-                       data={"csrf_token": csrf}).status_code == 404  # fmt: skip
-    assert client.post(f"/admin/host/outlets/{other}/wall/{entries[other]}/hide",
-                       data={"csrf_token": csrf}).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            f"/admin/host/outlets/{own}/wall/{entries[other]}/hide", data={"csrf_token": csrf}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/admin/host/outlets/{other}/wall/{entries[other]}/hide", data={"csrf_token": csrf}
+        ).status_code
+        == 403
+    )
     with app.app_context():
         assert db.session.get(Donation, entries[other]).hidden is False
 
@@ -118,8 +138,9 @@ def test_outlet_staff_get_403_on_every_other_staff_route(app, client, newsroom_s
     assert seen >= 45  # the whole staff area (every rule, both outlets), not a handful
 
 
-def test_a_member_without_an_outlet_gets_403_and_staff_cannot_be_outlet_staff(app, client, auth,
-                                                                             staff, outlets):  # fmt: skip
+def test_a_member_without_an_outlet_gets_403_and_staff_cannot_be_outlet_staff(
+    app, client, auth, staff, outlets
+):
     with app.app_context():
         make_user("reader2@example.org")
         outlet = db.session.get(Outlet, outlets["river-daily"])
@@ -137,8 +158,11 @@ def test_only_admins_assign_outlet_staff(app, client, auth, staff, outlets):
     with app.app_context():
         make_user("reporter@example.org")
     auth.login("staff@example.org", PASSWORD)
-    response = auth.post(f"/admin/host/campaigns/1/outlets/{outlets['river-daily']}/staff",
-                         {"email": "reporter@example.org"}, form_page="/admin/host/campaigns/1")  # fmt: skip
+    response = auth.post(
+        f"/admin/host/campaigns/1/outlets/{outlets['river-daily']}/staff",
+        {"email": "reporter@example.org"},
+        form_page="/admin/host/campaigns/1",
+    )
     assert response.status_code == 403
     with app.app_context():
         assert staffing.outlet_scope(make_user("other@example.org")) is None
