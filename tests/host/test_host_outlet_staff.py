@@ -108,16 +108,13 @@ def _urls(app, own: int, other: int):
                 name = type(converter).__name__
                 if arg == "outlet_id":
                     values[arg] = outlet_id
-                elif name == "IntegerConverter":
+                elif name in ("IntegerConverter", "IdConverter"):
                     values[arg] = 1
                 elif name == "AnyConverter":
                     values[arg] = sorted(getattr(converter, "items", None) or ["hide"])[0]
                 else:
                     values[arg] = "x"
-            try:
-                url = rule.build(values, append_unknown=False)[1]
-            except Exception:
-                continue
+            url = rule.build(values, append_unknown=False)[1]
             methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
             yield rule.endpoint, url, methods, outlet_id
 
