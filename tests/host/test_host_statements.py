@@ -36,8 +36,11 @@ def history(app, campaign):
     rng = random.Random(17)
     with app.app_context():
         c = db.session.get(Campaign, campaign)
-        hosts.save_host(c, {"legal_name": "Media Support Foundation", "country": "DE",
-                            "fee_basis_points": 500}, None)  # fmt: skip
+        hosts.save_host(
+            c,
+            {"legal_name": "Media Support Foundation", "country": "DE", "fee_basis_points": 500},
+            None,
+        )
         outlets = list(c.outlets)
         n = 0
         for month in MONTHS:
@@ -46,38 +49,92 @@ def history(app, campaign):
                 outlet = rng.choice([None, None, *outlets])
                 amount = rng.randint(500, 30_000)
                 payment = ledger.record(
-                    EntryKind.gift, amount, "eur", f"pi_hist{n}", _at(month, day),
-                    payment_intent_id=f"pi_hist{n}", campaign_id=c.id,
+                    EntryKind.gift,
+                    amount,
+                    "eur",
+                    f"pi_hist{n}",
+                    _at(month, day),
+                    payment_intent_id=f"pi_hist{n}",
+                    campaign_id=c.id,
                     outlet_id=outlet.id if outlet else None,
-                )  # fmt: skip
+                )
                 fee = (amount * 325 + 5000) // 10000 + 25
-                ledger.record_fee(ledger.Fee(f"txn_hist{n}", f"ch_hist{n}", "charge", amount,
-                                             fee, "eur", None, _at(month, day)), payment)  # fmt: skip
+                ledger.record_fee(
+                    ledger.Fee(
+                        f"txn_hist{n}",
+                        f"ch_hist{n}",
+                        "charge",
+                        amount,
+                        fee,
+                        "eur",
+                        None,
+                        _at(month, day),
+                    ),
+                    payment,
+                )
                 if rng.random() < 0.3:  # a refund, possibly in the next month
                     back = rng.randint(1, amount)
                     later = MONTHS[min(MONTHS.index(month) + rng.randint(0, 1), 2)]
                     ledger.record(
-                        EntryKind.refund, -back, "eur", f"re_hist{n}", _at(later, 28),
-                        payment_intent_id=payment.payment_intent_id, reverses_id=payment.id,
-                        campaign_id=c.id, outlet_id=payment.outlet_id,
-                    )  # fmt: skip
-                    ledger.record_fee(ledger.Fee(f"txn_re{n}", f"re_hist{n}", "refund", -back, 0,
-                                                 "eur", None, _at(later, 28)), payment)  # fmt: skip
+                        EntryKind.refund,
+                        -back,
+                        "eur",
+                        f"re_hist{n}",
+                        _at(later, 28),
+                        payment_intent_id=payment.payment_intent_id,
+                        reverses_id=payment.id,
+                        campaign_id=c.id,
+                        outlet_id=payment.outlet_id,
+                    )
+                    ledger.record_fee(
+                        ledger.Fee(
+                            f"txn_re{n}",
+                            f"re_hist{n}",
+                            "refund",
+                            -back,
+                            0,
+                            "eur",
+                            None,
+                            _at(later, 28),
+                        ),
+                        payment,
+                    )
                 elif rng.random() < 0.1:  # a lost dispute, with its fee
                     ledger.record(
-                        EntryKind.dispute, -amount, "eur", f"dp_hist{n}", _at(month, day + 1),
-                        payment_intent_id=payment.payment_intent_id, reverses_id=payment.id,
-                        campaign_id=c.id, outlet_id=payment.outlet_id,
-                    )  # fmt: skip
-                    ledger.record_fee(ledger.Fee(f"txn_dp{n}", f"dp_hist{n}", "adjustment",
-                                                 -amount, 2000, "eur", None, _at(month, day + 1)),
-                                      payment)  # fmt: skip
+                        EntryKind.dispute,
+                        -amount,
+                        "eur",
+                        f"dp_hist{n}",
+                        _at(month, day + 1),
+                        payment_intent_id=payment.payment_intent_id,
+                        reverses_id=payment.id,
+                        campaign_id=c.id,
+                        outlet_id=payment.outlet_id,
+                    )
+                    ledger.record_fee(
+                        ledger.Fee(
+                            f"txn_dp{n}",
+                            f"dp_hist{n}",
+                            "adjustment",
+                            -amount,
+                            2000,
+                            "eur",
+                            None,
+                            _at(month, day + 1),
+                        ),
+                        payment,
+                    )
             for outlet in outlets:
                 grants.record_grant(
-                    c, outlet,
-                    grants.GrantInput(str(rng.randint(10, 200)), "eur", date.fromisoformat(f"{month}-15")),
-                    grants.new_token(), None, date(2026, 12, 31),
-                )  # fmt: skip
+                    c,
+                    outlet,
+                    grants.GrantInput(
+                        str(rng.randint(10, 200)), "eur", date.fromisoformat(f"{month}-15")
+                    ),
+                    grants.new_token(),
+                    None,
+                    date(2026, 12, 31),
+                )
         db.session.commit()
     return campaign
 
@@ -87,8 +144,9 @@ def _statements(app, campaign_id):
         c = db.session.get(Campaign, campaign_id)
         return {
             (o.slug, month): statements.statement(c, o, statements.Period.parse(month))
-            for o in c.outlets for month in MONTHS
-        }  # fmt: skip
+            for o in c.outlets
+            for month in MONTHS
+        }
 
 
 def test_statements_balance_and_chain_month_to_month(app, history):
