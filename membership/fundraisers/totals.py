@@ -46,8 +46,21 @@ def _on_new_fee(fee: LedgerFee) -> None:
         bump_version(fee.campaign_id)
 
 
+def _before_fee(payment: LedgerEntry) -> None:
+    """Ledger hook: lock the campaign row (as the version bump would) before a fee's unique
+    slot is taken. A refund's handler bumps the campaign and then records the charge's fee; a
+    charge's handler must not hold that fee's slot while it waits for the campaign."""
+    if payment.campaign_id is not None:
+        db.session.execute(
+            select(Campaign.id)
+            .where(Campaign.id == payment.campaign_id)
+            .with_for_update(key_share=True)
+        )
+
+
 ledger.ON_NEW_ENTRY.append(_on_new_entry)
 ledger.ON_NEW_FEE.append(_on_new_fee)
+ledger.BEFORE_FEE.append(_before_fee)
 
 
 def equal_shares(amount: int, n: int) -> list[int]:

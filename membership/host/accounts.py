@@ -69,10 +69,11 @@ def fee_shares(campaign_id: int, outlet_ids: list[int], *criteria) -> dict[tuple
         return shares
     magnitude = func.abs(LedgerFee.fee)
     positive = case((LedgerFee.fee > 0, 1), else_=0)
+    remainder = magnitude % n  # one expression object: PostgreSQL matches GROUP BY by its text
     groups = db.session.execute(
-        select(LedgerFee.currency, positive, magnitude % n, func.sum(magnitude // n), func.count())
+        select(LedgerFee.currency, positive, remainder, func.sum(magnitude // n), func.count())
         .where(*where, LedgerFee.outlet_id.is_(None))
-        .group_by(LedgerFee.currency, positive, magnitude % n)
+        .group_by(LedgerFee.currency, positive, remainder)
     ).all()
     for currency, is_positive, rest, quotient_sum, count in groups:
         sign = 1 if is_positive else -1

@@ -35,6 +35,9 @@ ATTRIBUTION_COLUMNS += ["campaign_id", "outlet_id", "donation_id"]  # the collec
 ON_NEW_ENTRY: list[Callable[[LedgerEntry], None]] = []
 # Called with each new fee row.
 ON_NEW_FEE: list[Callable[[LedgerFee], None]] = []
+# Called with the payment before its fee row is written: the fundraiser locks the campaign row
+# there, so a fee takes the campaign before its own unique slot, as every ledger row does.
+BEFORE_FEE: list[Callable[[LedgerEntry], None]] = []
 
 # A refund's status: money is on its way back (the row is written), or it never went back.
 REFUND_TAKEN = ("pending", "requires_action", "succeeded")
@@ -116,6 +119,8 @@ def record_fee(fee: Fee, payment: LedgerEntry) -> LedgerFee | None:
         "outlet_id": payment.outlet_id,
         "occurred_at": fee.occurred_at,
     }
+    for hook in BEFORE_FEE:
+        hook(payment)
     row = insert_new(LedgerFee, "balance_transaction_id", values)
     if row is not None:
         for hook in ON_NEW_FEE:

@@ -23,12 +23,12 @@ def outlets(app, campaign) -> dict[str, int]:
 
 
 @pytest.fixture
-def newsroom_staff(app, auth, staff, outlets):
+def newsroom_staff(app, auth, staff, outlets, campaign):
     """reporter@river-daily works for River Daily, assigned by an admin through the form."""
     with app.app_context():
         make_user("reporter@example.org")
     auth.login("admin@example.org", PASSWORD)
-    campaign_id = 1
+    campaign_id = campaign
     response = auth.post(
         f"/admin/host/campaigns/{campaign_id}/outlets/{outlets['river-daily']}/staff",
         {"email": "Reporter@Example.org"},
@@ -40,13 +40,13 @@ def newsroom_staff(app, auth, staff, outlets):
     return auth
 
 
-def _wall_entries(app, outlets):
+def _wall_entries(app, outlets, campaign_id):
     """One named gift to River Daily and one to Valley Voice."""
     with app.app_context():
         for slug in ("river-daily", "valley-voice"):
             db.session.add(
                 Donation(
-                    campaign_id=1,
+                    campaign_id=campaign_id,
                     outlet_id=outlets[slug],
                     amount=1000,
                     currency="eur",
@@ -61,10 +61,10 @@ def _wall_entries(app, outlets):
 
 
 def test_outlet_staff_see_their_statement_and_wall_and_moderate_it(
-    app, client, newsroom_staff, outlets
+    app, client, newsroom_staff, outlets, campaign
 ):
     own = outlets["river-daily"]
-    entries = _wall_entries(app, outlets)
+    entries = _wall_entries(app, outlets, campaign)
     statement = client.get(f"/admin/host/outlets/{own}/statement?period=2026-11")
     assert statement.status_code == 200
     assert "Statement for River Daily" in statement.get_data(as_text=True)
@@ -151,14 +151,14 @@ def test_a_member_without_an_outlet_gets_403_and_staff_cannot_be_outlet_staff(
     assert client.get(f"/admin/host/outlets/{own}/wall").status_code == 403
 
 
-def test_only_admins_assign_outlet_staff(app, client, auth, staff, outlets):
+def test_only_admins_assign_outlet_staff(app, client, auth, staff, outlets, campaign):
     with app.app_context():
         make_user("reporter@example.org")
     auth.login("staff@example.org", PASSWORD)
     response = auth.post(
-        f"/admin/host/campaigns/1/outlets/{outlets['river-daily']}/staff",
+        f"/admin/host/campaigns/{campaign}/outlets/{outlets['river-daily']}/staff",
         {"email": "reporter@example.org"},
-        form_page="/admin/host/campaigns/1",
+        form_page=f"/admin/host/campaigns/{campaign}",
     )
     assert response.status_code == 403
     with app.app_context():
