@@ -79,7 +79,12 @@ def parse_percent(text: str | None) -> int:
     """'5', '5.5' or '5,25' (percent) as basis points; HostError('fee') for anything else."""
     raw = (text or "0").strip().replace(",", ".").removesuffix("%").strip() or "0"
     whole, _, decimals = raw.partition(".")
-    if not whole.isdigit() or (decimals and not decimals.isdigit()) or len(decimals) > 2:
+    if (
+        not raw.isascii()
+        or not whole.isdigit()
+        or (decimals and not decimals.isdigit())
+        or len(decimals) > 2
+    ):
         raise HostError("fee")
     points = int(whole) * 100 + int((decimals + "00")[:2])
     if points > MAX_FEE_BASIS_POINTS:

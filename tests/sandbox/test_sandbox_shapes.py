@@ -81,6 +81,7 @@ def _build_world(sandbox, client):
             cus.invoice_settings.default_payment_method
         ),
         "plan": sub["items"].data[0].plan,
+        "balance_transaction": client.v1.balance_transactions.retrieve(charge.balance_transaction),
         "discount": client.v1.subscriptions.retrieve(
             sub.id, params={"expand": ["discounts"]}
         ).discounts[0],
@@ -93,7 +94,7 @@ def _build_world(sandbox, client):
         "product", "price", "customer", "checkout.session", "billing_portal.session",
         "subscription", "subscription_item", "invoice", "line_item", "invoice_payment",
         "payment_intent", "charge", "refund", "dispute", "coupon", "promotion_code", "event",
-        "item", "payment_method", "discount",
+        "item", "payment_method", "discount", "balance_transaction",
     ],
 )  # fmt: skip
 def test_sandbox_object_has_stripe_example_keys(kind, world, stripe_fixtures):
