@@ -52,6 +52,12 @@ def test_transparency_page(browser, live_server, demo, lang, width):
     assert page.locator("#transparency-outlets tbody tr").count() == 3
     if width > 600:
         _amounts_look_right(page)
+    else:  # a block per newsroom: every amount visible, none behind a sideways scroll
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+        hidden = page.evaluate("""() => [...document.querySelectorAll('#transparency-outlets td')]
+            .filter(td => td.getBoundingClientRect().right > innerWidth + 1).length""")
+        assert hidden == 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"transparency-{lang}-{width}.png"), full_page=True)
     context.close()
