@@ -78,6 +78,11 @@ def test_newsroom_statement(browser, live_server, demo):
     _amounts_look_right(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "statement-river-daily-en.png"), full_page=True)
+    pdf = page.request.get(
+        page.url + "&format=pdf" if "?" in page.url else page.url + "?format=pdf"
+    )
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    (SHOTS / "statement-river-daily-en.pdf").write_bytes(pdf.body())
     page.goto(page.url + "&lang=hy" if "?" in page.url else page.url + "?lang=hy")
     page.screenshot(path=str(SHOTS / "statement-river-daily-hy.png"), full_page=True)
     context.close()
