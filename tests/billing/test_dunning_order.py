@@ -13,7 +13,7 @@ from membership.audit import AuditEntry
 from membership.billing import dunning
 from membership.billing.models import Membership, PaymentRecovery, RecoveryNotice, StripeEvent
 from membership.extensions import db
-from membership.ledger.models import LedgerEntry
+from membership.ledger.models import LedgerEntry, LedgerFee
 from membership.mail import MailJob
 from membership.perks.models import PerkGrant
 from membership.timeutil import from_unix
@@ -26,8 +26,8 @@ FAILS_LATER = "4000000000000341"
 def forget(app):
     """Undo what the events did, keeping the reader and the catalogue."""
     with app.app_context():
-        for model in (RecoveryNotice, PaymentRecovery, PerkGrant, LedgerEntry, Membership,
-                      StripeEvent, MailJob, AuditEntry):  # fmt: skip
+        for model in (RecoveryNotice, PaymentRecovery, PerkGrant, LedgerFee, LedgerEntry,
+                      Membership, StripeEvent, MailJob, AuditEntry):  # fmt: skip
             db.session.execute(delete(model))
         db.session.commit()
 

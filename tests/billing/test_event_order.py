@@ -10,7 +10,7 @@ from membership.audit import AuditEntry
 from membership.billing import events as events_module
 from membership.billing.models import Membership, StripeEvent
 from membership.extensions import db
-from membership.ledger.models import LedgerEntry
+from membership.ledger.models import LedgerEntry, LedgerFee
 from membership.mail import MailJob
 from membership.perks.models import PerkGrant
 from tests.billing.conftest import join
@@ -46,7 +46,15 @@ def final_state(app):
 def forget_deliveries(app):
     """Undo everything the events did, keeping the reader and the catalogue."""
     with app.app_context():
-        for model in (PerkGrant, LedgerEntry, Membership, StripeEvent, MailJob, AuditEntry):
+        for model in (
+            PerkGrant,
+            LedgerFee,
+            LedgerEntry,
+            Membership,
+            StripeEvent,
+            MailJob,
+            AuditEntry,
+        ):
             db.session.execute(delete(model))
         db.session.commit()
 

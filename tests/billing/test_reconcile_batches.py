@@ -11,7 +11,7 @@ from membership.billing import stripe_gateway as gateway
 from membership.billing import stripe_lists
 from membership.billing.models import Membership, StripeEvent
 from membership.extensions import db
-from membership.ledger.models import LedgerEntry
+from membership.ledger.models import LedgerEntry, LedgerFee
 from membership.mail import MailJob
 from membership.perks.models import PerkGrant
 from tests.billing.conftest import join
@@ -34,7 +34,7 @@ def three_members_lost(app, catalogue, mailbox, stripe_world):
     paid = stripe_world.sandbox.events("invoice_payment.paid")[0]["data"]["object"]
     with app.app_context():
         gateway.refund_payment_intent(paid["payment"]["payment_intent"], 100, "test-refund")
-        for model in (StripeEvent, MailJob, PerkGrant, LedgerEntry, Membership):
+        for model in (StripeEvent, MailJob, PerkGrant, LedgerFee, LedgerEntry, Membership):
             db.session.execute(delete(model))
         db.session.commit()
 
@@ -113,8 +113,8 @@ def test_an_interrupted_reconcile_keeps_the_pages_it_finished(
     assert "membership created" not in again.output
     assert again.output.count("mended: invoice ") == 2
     assert again.output.count("mended: charge ") == 1
-    # The 3 objects, plus the fee of the payment whose row the first run never wrote.
-    assert again.output.count("mended: fee txn_") == 1
-    assert again.output.splitlines()[-1].endswith(": 4 differences mended.")
+    # The 3 objects, plus the 4 fees lost with the ledger (3 charges' and the refund's).
+    assert again.output.count("mended: fee txn_") == 4
+    assert again.output.splitlines()[-1].endswith(": 7 differences mended.")
     with app.app_context():
         assert db.session.scalar(select(func.sum(LedgerEntry.amount))) == 3 * 500 - 100
