@@ -1,10 +1,11 @@
 """Stripe's fees into the ledger: each payment's balance transaction, and those of its refunds
 and disputes, converted into the ledger's plain `Fee` values (the ledger knows no Stripe).
 
-Like refunds, a fee finds its payment through the payment intent; when the payment is not in
-the ledger yet, its origin is read from Stripe first and recorded (origins.resolve), so the
-order in which Stripe delivers events does not matter. Each balance transaction is recorded
-once, so duplicated and replayed events add nothing.
+Like refunds, a fee finds its payment through the payment intent; when a gift to a fundraiser
+is not in the ledger yet, its origin is read from Stripe first and recorded (origins.resolve
+with FEE_RESOLVERS), so the order in which Stripe delivers events does not matter. A membership
+payment's fee waits for its payment (reconciliation mends one whose charge came first). Each
+balance transaction is recorded once, so duplicated and replayed events add nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _record(payment_intent_id: str | None, transactions) -> int:
     """Record transactions beside the payment of a payment intent; returns how many were new."""
     if not payment_intent_id or not transactions:
         return 0
-    origins.resolve(payment_intent_id)
+    if ledger.payment_for(payment_intent_id) is None:
+        origins.resolve(payment_intent_id, origins.FEE_RESOLVERS)
     payment = ledger.payment_for(payment_intent_id)
     if payment is None:  # not the app's money (another product on the same account)
         return 0

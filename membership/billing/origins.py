@@ -30,6 +30,12 @@ class Origin:
 # Functions that record the payment an origin describes when it is theirs (domains register
 # theirs); each only writes, with the Stripe objects already read.
 RESOLVERS: list[Callable[[Origin], None]] = []
+# The resolvers a fee may use when its charge arrives before its payment: the fundraiser's
+# (whose handlers take the same locks in the same order: the donation, then the ledger), and
+# one that only links a recorded membership invoice to its payment intent. A membership payment
+# is never recorded from a fee (its handlers lock the membership first); a fee whose membership
+# payment is not recorded yet is mended by reconciliation.
+FEE_RESOLVERS: list[Callable[[Origin], None]] = []
 
 
 def read_origin(payment_intent_id: str | None) -> Origin | None:
@@ -46,12 +52,13 @@ def read_origin(payment_intent_id: str | None) -> Origin | None:
     return Origin(payment_intent_id, None, invoice_id, invoice)
 
 
-def resolve(payment_intent_id: str | None) -> None:
-    """Record the payment behind a payment intent when it is missing: read, then write."""
+def resolve(payment_intent_id: str | None, resolvers=None) -> None:
+    """Record the payment behind a payment intent when it is missing: read, then write (with
+    every domain's resolvers, or the ones given)."""
     origin = read_origin(payment_intent_id)
     if origin is None:
         return
-    for resolver in RESOLVERS:
+    for resolver in RESOLVERS if resolvers is None else resolvers:
         resolver(origin)
         if ledger.payment_for(payment_intent_id) is not None:
             return

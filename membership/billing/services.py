@@ -380,4 +380,14 @@ def resolve_invoice_payment(origin: origins.Origin) -> None:
         record_invoice(origin.invoice, origin.payment_intent_id)
 
 
+def link_invoice_payment(origin: origins.Origin) -> None:
+    """Fee resolver: note on a recorded membership invoice the payment intent that paid it, so
+    its fee finds it; never records a payment (membership handlers lock the membership first)."""
+    if origin.invoice_id:
+        entry = ledger.entry_for(origin.invoice_id)
+        if entry is not None and entry.kind == EntryKind.membership:
+            ledger.link_payment_intent(entry, origin.payment_intent_id)
+
+
 origins.RESOLVERS.append(resolve_invoice_payment)
+origins.FEE_RESOLVERS.append(link_invoice_payment)

@@ -456,3 +456,4 @@ def resolve_gift_origin(origin: origins.Origin) -> None:
 
 
 origins.RESOLVERS.append(resolve_gift_origin)
+origins.FEE_RESOLVERS.append(resolve_gift_origin)  # a gift's fee may arrive before the gift
