@@ -53,9 +53,9 @@ def outlet_label(line: Line) -> str:
     return line.outlet or _("All newsrooms, shared equally")
 
 
-def day(value: datetime | date) -> str:
-    """A date in the current language ("3 March 2026")."""
-    return format_date(value, "long")
+def day(value: datetime | date, fmt: str = "long") -> str:
+    """A date in the current language ("March 3, 2026"; "Mar 3, 2026" when `fmt` is medium)."""
+    return format_date(value, fmt)
 
 
 def money(minor: int, currency: str) -> str:
@@ -98,13 +98,13 @@ def notes(statement: Statement, span: Period) -> list[str]:
 def _table_rows(lines: list[Line]) -> list[tuple[str, ...]]:
     """A table's rows as the PDF shows them."""
     return [
-        (day(line.occurred_at), kind_label(line), line.campaign, outlet_label(line),
+        (day(line.occurred_at, "medium"), kind_label(line), line.campaign, outlet_label(line),
          line.receipt, money(line.amount, line.currency))
         for line in lines
     ]  # fmt: skip
 
 
-def document(statement: Statement, online_url: str = "", now: datetime | None = None):
+def document(statement: Statement, now: datetime | None = None) -> pdf.Document:
     """The statement as a pdf.Document in the current language."""
     span = period(statement.year, now)
     columns = (
@@ -140,8 +140,6 @@ def document(statement: Statement, online_url: str = "", now: datetime | None = 
     fine_print = notes(statement, span)
     for other in statement.hosts[1:]:
         fine_print.append(_("Also received by: %(host)s", host=", ".join(host_lines(other))))
-    if online_url:
-        fine_print.append(_("This statement online: %(url)s", url=online_url))
     host = statement.hosts[0]
     footer = host.name
     if host.registration:
@@ -159,6 +157,6 @@ def document(statement: Statement, online_url: str = "", now: datetime | None = 
     )
 
 
-def render_pdf(statement: Statement, online_url: str = "") -> bytes:
+def render_pdf(statement: Statement) -> bytes:
     """The statement's PDF, in the current language."""
-    return pdf.render(document(statement, online_url))
+    return pdf.render(document(statement))

@@ -42,10 +42,9 @@ def statement(token: str):
 def statement_pdf(token: str):
     """The statement as a PDF, in the page's language."""
     found, token = _statement(token)
-    online = links.statement_url(found.address, found.year)
     name = f"statement-{found.year}.pdf"
     return Response(
-        printing.render_pdf(found, online),
+        printing.render_pdf(found),
         mimetype="application/pdf",
         headers={**HEADERS, "Content-Disposition": f'inline; filename="{name}"'},
     )
