@@ -38,14 +38,14 @@ def period(year: int, now: datetime | None = None) -> Period:
 def kind_label(line: Line) -> str:
     """What a row is: a gift, a monthly payment, a bank transfer, a refund, a lost dispute."""
     if line.kind == EntryKind.refund:
-        return _("Refund")
+        return _("Refunded")
     if line.kind == EntryKind.dispute:
         return _("Card dispute (returned)")
     if line.kind == EntryKind.offline:
         return _("Bank transfer or cash")
     if line.monthly:
         return _("Monthly gift")
-    return _("Gift")
+    return _("One-time gift")
 
 
 def outlet_label(line: Line) -> str:
