@@ -1,4 +1,4 @@
-"""Demo donor: Tamar gave three times to the demo fundraiser without an account, and got part
+"""Demo donor: Mariam gave three times to the demo fundraiser without an account, and got part
 of one gift back; her statement's signed link is printed with the demo's summary."""
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from membership.fundraisers.models import Campaign, Donation, DonationStatus, Fr
 from membership.ledger import services as ledger
 from membership.timeutil import utcnow
 
-DONOR = "tamar@example.org"
+DONOR = "mariam@example.org"
 # amount (minor units), outlet slug or "" for the split, days ago, public name
-GIFTS = [(4000, "", 4, "Tamar"), (2500, "river-daily", 3, ""), (1500, "valley-voice", 2, "")]
+GIFTS = [(4000, "", 4, "Mariam"), (2500, "river-daily", 3, ""), (1500, "valley-voice", 2, "")]
 REFUNDED = 1000  # of the first gift, a day ago
 
 
 def seed_statement_donor(summary, members: int, echo) -> None:
-    """Tamar's gifts (as the webhook records them) and a refund; once."""
+    """Mariam's gifts (as the webhook records them) and a refund; once."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == fundraiser_demo.SLUG))
     if campaign is None or db.session.scalar(
         select(Donation.id).where(Donation.email == DONOR).limit(1)
@@ -56,7 +56,7 @@ def seed_statement_donor(summary, members: int, echo) -> None:
     staff = db.session.scalar(select(User).where(User.role == Role.admin).limit(1))
     if staff is not None:  # a bank transfer staff recorded with her address
         editing.record_offline_gift(campaign, 5000, staff, outlet=outlets["mountain-post"],
-                                     email=DONOR, note="demo transfer from Tamar")  # fmt: skip
+                                     email=DONOR, note="demo transfer from Mariam")  # fmt: skip
     db.session.flush()
     url = links.statement_url(DONOR, (now - timedelta(days=1)).year)
     summary.parts.append("1 donor with a statement")
