@@ -30,7 +30,7 @@ def period(year: int, now: datetime | None = None) -> Period:
     """The period a statement of `year` covers, seen on `now` (UTC)."""
     today = (now or utcnow()).date()
     end = date(year, 12, 31)
-    if today < end:
+    if today <= end:  # 31 December is not over either
         return Period(date(year, 1, 1), max(today, date(year, 1, 1)), True)
     return Period(date(year, 1, 1), end, False)
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, render_template
 
 from membership.accounts import sections
 from membership.donors import links, printing, statements
+from membership.extensions import limiter
 from membership.security import private
 from membership.timeutil import utcnow
 
@@ -13,6 +14,8 @@ bp = Blueprint("donors", __name__)
 
 # The statement names a donor and their gifts: no search engine, no other site (by Referer).
 HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+# Per address: far above what a donor needs, below what would make the PDF (tens of ms) a load.
+RATE_LIMIT = "60 per minute"
 
 
 def _statement(token: str) -> tuple[statements.Statement, str]:
@@ -25,6 +28,7 @@ def _statement(token: str) -> tuple[statements.Statement, str]:
 
 
 @bp.get(f"{links.PATH}/<token>")
+@limiter.limit(RATE_LIMIT)
 @private
 def statement(token: str):
     """The statement as a printable page."""
@@ -38,6 +42,7 @@ def statement(token: str):
 
 
 @bp.get(f"{links.PATH}/<token>.pdf")
+@limiter.limit(RATE_LIMIT)
 @private
 def statement_pdf(token: str):
     """The statement as a PDF, in the page's language."""
