@@ -3,13 +3,17 @@ when printed, and its PDF link answering a PDF; in Georgian with the lari as Bab
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from membership.donors import links
 from membership.extensions import db
 from tests.browser.conftest import shot
+from tests.conftest import PASSWORD
 from tests.donors.conftest import LAST_YEAR, at, campaigns, gift, refund  # noqa: F401
+from tests.factories import make_user
 from tests.fundraisers.conftest import campaign  # noqa: F401 - the fixture campaigns needs
 
 pytestmark = pytest.mark.browser
@@ -62,3 +66,29 @@ def test_the_statement_in_georgian_on_a_phone(live_server, page, statement_path)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, width  # nothing sticks out sideways
     shot(page, "statement-ka-phone")
+
+
+def test_a_signed_in_reader_opens_a_years_statement_from_the_account_page(
+    app,
+    live_server,
+    page,
+    campaigns,  # noqa: F811 - the fixture imported above
+):
+    with app.app_context():
+        nino = make_user(email="nino@example.org", name="Nino Beridze")
+        gift(campaigns["eur"], 3000, at(LAST_YEAR, 3), user=nino, outlet="valley-voice")
+        gift(campaigns["gel"], 2000, at(LAST_YEAR - 1, 3), user=nino)
+        db.session.commit()
+    page.goto(f"{live_server}/login?lang=en")
+    page.get_by_label("E-mail", exact=True).fill("nino@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/account$"))
+    section = page.locator("#statements")
+    expect(section.get_by_role("link")).to_have_count(4)
+    section.scroll_into_view_if_needed()
+    shot(page, "statement-account-section")
+    section.get_by_role("link", name=f"Statement {LAST_YEAR}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Statement of gifts {LAST_YEAR}")
+    expect(page.locator("#statement")).to_contain_text("Nino Beridze")
+    expect(page.locator("table.totals")).to_contain_text("€30.00")
