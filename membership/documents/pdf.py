@@ -33,11 +33,13 @@ SHADE = (242, 242, 242)
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: its heading, relative width, and alignment ("L", or "R" for amounts)."""
+    """A table column: its heading, relative width, alignment ("L", or "R" for amounts), and
+    whether its cells are bold (a total's column)."""
 
     heading: str
     width: float = 1.0
     align: str = "L"
+    strong: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
         for cells in table.rows:
             row = grid.row()
             for column, text in zip(table.columns, cells, strict=True):
-                row.cell(printable(text), align=column.align)
+                row.cell(printable(text), align=column.align, style=bold if column.strong else None)
         for cells in table.totals:
             row = grid.row()
             for column, text in zip(table.columns, cells, strict=True):

@@ -1,5 +1,5 @@
 """A statement as people read it: its words, amounts and dates in the current language, for the
-page, the PDF (membership/documents/pdf.py) and the mail alike."""
+page and the PDF (membership/documents/pdf.py)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def document(statement: Statement, now: datetime | None = None) -> pdf.Document:
     tables.append(
         pdf.Table(
             (pdf.Column(_("Currency"), 2), pdf.Column(_("Given"), 2, "R"),
-             pdf.Column(_("Given back"), 2, "R"), pdf.Column(_("Total"), 2, "R")),
+             pdf.Column(_("Given back"), 2, "R"), pdf.Column(_("Total"), 2, "R", strong=True)),
             [(total.currency.upper(), money(total.given, total.currency),
               money(-total.returned, total.currency), money(total.net, total.currency))
              for total in statement.totals],

@@ -14,17 +14,18 @@ bp = Blueprint("donors", __name__)
 
 # The statement names a donor and their gifts: no search engine, no other site (by Referer).
 HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
-# Per address: far above what a donor needs, below what would make the PDF (tens of ms) a load.
+# Per client: far above what a donor needs, below what would make PDFs (a fraction of a second
+# of CPU each) a load.
 RATE_LIMIT = "60 per minute"
 
 
-def _statement(token: str) -> tuple[statements.Statement, str]:
-    """The statement a link names, and the token; 404 for a link the app did not sign."""
+def _statement(token: str) -> statements.Statement:
+    """The statement a link names; 404 for a link the app did not sign."""
     try:
         address, year = links.read_token(token)
     except links.InvalidLink:
         abort(404)
-    return statements.build(address, year), token
+    return statements.build(address, year)
 
 
 @bp.get(f"{links.PATH}/<token>")
@@ -32,7 +33,7 @@ def _statement(token: str) -> tuple[statements.Statement, str]:
 @private
 def statement(token: str):
     """The statement as a printable page."""
-    found, token = _statement(token)
+    found = _statement(token)
     span = printing.period(found.year)
     page = render_template(
         "donors/statement.html", statement=found, span=span, token=token, issued=utcnow(),
@@ -46,7 +47,7 @@ def statement(token: str):
 @private
 def statement_pdf(token: str):
     """The statement as a PDF, in the page's language."""
-    found, token = _statement(token)
+    found = _statement(token)
     name = f"statement-{found.year}.pdf"
     return Response(
         printing.render_pdf(found),
