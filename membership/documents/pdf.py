@@ -194,11 +194,11 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
                        new_y=YPos.NEXT)  # fmt: skip
         pdf.ln(5)
         return
-    pdf.set_font(FAMILY, size=9)
+    pdf.set_font(FAMILY, size=8.8)
     pdf.set_text_color(*INK)
     pdf.set_draw_color(*RULE)
     aligns = tuple(column.align for column in table.columns)
-    heading = FontFace(emphasis="BOLD", fill_color=SHADE, size_pt=8.5)
+    heading = FontFace(emphasis="BOLD", fill_color=SHADE, size_pt=8)
     bold = FontFace(emphasis="BOLD")
     with pdf.table(
         width=width,
@@ -206,7 +206,7 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
         text_align=aligns,
         headings_style=heading,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        line_height=5,
+        line_height=4.6,
         padding=(1.6, 1.5),
         repeat_headings=1,
         v_align="TOP",

@@ -108,11 +108,11 @@ def document(statement: Statement, now: datetime | None = None) -> pdf.Document:
     """The statement as a pdf.Document in the current language."""
     span = period(statement.year, now)
     columns = (
-        pdf.Column(_("Date"), 2.3),
-        pdf.Column(_("What"), 2.2),
-        pdf.Column(_("Fundraiser"), 2.6),
-        pdf.Column(_("For"), 2.6),
-        pdf.Column(_("Receipt"), 1.6),
+        pdf.Column(_("Date"), 2.1),
+        pdf.Column(_("What"), 2.8),
+        pdf.Column(_("Fundraiser"), 2.3),
+        pdf.Column(_("For"), 3.1),
+        pdf.Column(_("Receipt"), 1.9),
         pdf.Column(_("Amount"), 2.0, "R"),
     )
     donor = [statement.name, statement.address] if statement.name else [statement.address]
