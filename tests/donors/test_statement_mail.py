@@ -98,3 +98,20 @@ def test_the_receipt_links_to_the_years_statement(app, campaign, auth, client, s
     assert f"Statement of gifts {year}" in text
     assert "€42.00" in text
     assert "guest@example.org" in text
+
+
+def test_after_a_statement_so_far_the_final_one_still_goes_out_in_january(app, campaigns):
+    from datetime import UTC, datetime
+
+    from membership.donors import mailing
+
+    with app.app_context():
+        gift(campaigns["eur"], 1000, at(LAST_YEAR, 6), email="ana@example.org")
+        december = datetime(LAST_YEAR, 12, 1, tzinfo=UTC)
+        january = datetime(LAST_YEAR + 1, 1, 5, tzinfo=UTC)
+        assert mailing.queue_statement("ana@example.org", LAST_YEAR, december)  # so far
+        assert not mailing.queue_statement("ana@example.org", LAST_YEAR, december)
+        assert mailing.queue_statement("ana@example.org", LAST_YEAR, january)  # the final one
+        assert not mailing.queue_statement("ana@example.org", LAST_YEAR, january)
+        assert not mailing.queue_statement("nobody@example.org", LAST_YEAR, january)
+        db.session.rollback()
