@@ -39,5 +39,5 @@ def send_statements(year: int) -> None:
     before = len(addresses) - mailed
     click.echo(
         f"Statements {year}{' so far' if running else ''}: {mailed} mailed, "
-        f"{before} mailed before, {len(addresses)} donors."
+        f"{before} mailed before, {len(addresses)} donor{'' if len(addresses) == 1 else 's'}."
     )

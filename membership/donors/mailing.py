@@ -31,6 +31,7 @@ def queue_statement(address: str, year: int, now: datetime) -> bool:
     span = printing.period(year, now)
     lang = statement.locale
     context = {
+        "name": statement.name or statements.public_name_of(address),
         "year": year,
         "statement_url": links.statement_url(address, year) + f"?lang={lang}",
         "pdf_url": links.statement_url(address, year, pdf=True) + f"?lang={lang}",

@@ -189,6 +189,18 @@ def _who(statement: Statement) -> None:
         statement.locale = latest.locale or "en"
 
 
+def public_name_of(address: str) -> str:
+    """The name a donor without an account last gave for the wall ("" when none): whom the
+    statement mail greets, as the receipts do."""
+    name = db.session.scalar(
+        select(Donation.public_name)
+        .where(Donation.user_id.is_(None), Donation.email == address, Donation.public_name != "")
+        .order_by(Donation.created_at.desc(), Donation.id.desc())
+        .limit(1)
+    )
+    return name or ""
+
+
 def donors_of(year: int) -> list[str]:
     """Every donor address with money moved in `year`, sorted: whom the yearly mail goes to."""
     start, end = year_bounds(year)

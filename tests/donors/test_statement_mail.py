@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from membership.extensions import db
+from membership.fundraisers.models import Donation
 from membership.timeutil import utcnow
 from tests.donors.conftest import LAST_YEAR, at, gift, refund
 from tests.factories import make_user
@@ -15,6 +16,7 @@ from tests.fundraisers.conftest import give_and_pay, text_of
 def _donors(app, campaigns):
     with app.app_context():
         first = gift(campaigns["eur"], 5000, at(LAST_YEAR, 2), email="ana@example.org")
+        db.session.get(Donation, first.donation_id).public_name = "Ana"
         refund(first, 2000, at(LAST_YEAR, 3))
         gift(campaigns["gel"], 3000, at(LAST_YEAR, 4), email="ana@example.org")
         nino = make_user(email="nino@example.org", name="Nino", locale="ka")
@@ -33,6 +35,7 @@ def test_each_donor_is_mailed_once_and_a_second_run_sends_nothing(
     assert sorted(m["To"] for m in mailbox.messages) == ["ana@example.org", "nino@example.org"]
 
     ana = mailbox.body(mailbox.last_to("ana@example.org"))
+    assert ana.startswith("Hello Ana,")  # the name she gave on the wall, as her receipts say
     assert f"Here is your statement of gifts for {LAST_YEAR}" in ana
     assert "Total EUR: €30.00 (given €50.00, given back €20.00)" in ana
     assert "Total GEL: GEL30.00" in ana
@@ -43,6 +46,7 @@ def test_each_donor_is_mailed_once_and_a_second_run_sends_nothing(
     assert client.get(pdf_link).mimetype == "application/pdf"
 
     nino = mailbox.last_to("nino@example.org")  # in the language of her account
+    assert mailbox.body(nino).startswith("გამარჯობა, Nino!")  # her account's name
     assert "?lang=ka" in mailbox.body(nino)
     assert "10,00\xa0€" in mailbox.body(nino)
 
