@@ -63,7 +63,8 @@ SUBJECTS = {
 }
 
 _PENDING = "membership.mail.pending"
-_SECRET = "$secret"  # context keys erased once the mail is sent (sign-in links and codes)
+# Names the context keys erased once the mail is sent (sign-in links and codes).
+_SECRET = "$secret"  # noqa: S105 - a key name, not a secret  # nosec B105
 _MONEY = "$money"
 _DATE = "$date"
 MAX_ATTEMPTS = 10

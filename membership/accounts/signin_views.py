@@ -1,9 +1,17 @@
-"""Sign-in by e-mail pages: ask for a link, type its code, confirm a link (a GET signs nobody in)."""
+"""Sign-in by e-mail pages: ask for a link, type its code, confirm a link (GET signs nobody in)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session
-from flask import url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -60,7 +68,7 @@ def request_link():
 @_limit("RATE_LIMIT_LOGIN")
 @_limit("RATE_LIMIT_LOGIN", per_address=True)
 def enter_code():
-    """"Check your inbox", and the form for the 6-digit code from the mail."""
+    """ "Check your inbox", and the form for the 6-digit code from the mail."""
     form = forms.SignInCodeForm()
     asked = session.get(ASKED)
     if request.method == "GET" and asked:

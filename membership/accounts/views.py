@@ -241,9 +241,7 @@ def change_email():
     form = _without_password(forms.ChangeEmailForm())
     if form.validate_on_submit():
         try:
-            new_email = services.check_email_change(
-                current_user, form.email.data, _password(form)
-            )
+            new_email = services.check_email_change(current_user, form.email.data, _password(form))
         except WrongPassword:
             db.session.rollback()
             form.password.errors.append(_("That is not your current password."))

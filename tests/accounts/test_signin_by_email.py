@@ -105,7 +105,9 @@ def test_the_link_expires_after_15_minutes(reader, app, app_clock, client, auth,
     assert not signed_in(client)
 
 
-def test_a_link_opened_in_time_but_confirmed_too_late_fails(reader, app_clock, client, auth, mailbox):
+def test_a_link_opened_in_time_but_confirmed_too_late_fails(
+    reader, app_clock, client, auth, mailbox
+):
     ask(auth)
     link, _ = mailed(mailbox)
     token = csrf_token(client, link)
@@ -236,7 +238,8 @@ def test_joining_with_an_address_only(app, client, auth, mailbox):
     ask(auth, NEWCOMER)
     assert users(app) == 0  # asking creates nobody: only the owner of the address can
     with app.app_context():  # the mail speaks the language of the page it was asked from
-        assert db.session.scalar(select(MailJob.locale).where(MailJob.recipient == NEWCOMER)) == "ka"
+        job = db.session.scalar(select(MailJob).where(MailJob.recipient == NEWCOMER))
+        assert job.locale == "ka"
     link, _ = mailed(mailbox, NEWCOMER)
     client.set_cookie("lang", "en")
     page = client.get(link).get_data(as_text=True)
@@ -268,7 +271,7 @@ def test_the_join_mail_says_what_it_is(auth, mailbox):
     body = mailbox.body(message)
     assert "No account uses it yet." in body
     assert "no account is created" in body
-    html = [p for p in message.walk() if p.get_content_type() == "text/html"][0]
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html")
     assert "Create my account" in html.get_payload(decode=True).decode()
 
 
@@ -297,7 +300,9 @@ def test_password_login_fails_alike_for_an_account_without_password(app, reader,
     assert "That e-mail and password do not match an account." in without.get_data(as_text=True)
 
 
-def test_a_reader_without_password_changes_address_and_deletes_without_one(app, client, auth, mailbox):
+def test_a_reader_without_password_changes_address_and_deletes_without_one(
+    app, client, auth, mailbox
+):
     ask(auth, NEWCOMER)
     link, _ = mailed(mailbox, NEWCOMER)
     confirm(auth, link)
