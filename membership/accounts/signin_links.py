@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from membership import audit
-from membership.accounts.models import Role, SignInRequest, User
+from membership.accounts.models import Role, SignInRequest, User, new_session_token
 from membership.accounts.services import (
     UNUSABLE_PASSWORD,
     AccountError,
@@ -50,6 +50,7 @@ class SignIn:
     user: User
     created: bool
     next_url: str | None
+    password_removed: bool = False
 
 
 def max_age() -> timedelta:
@@ -251,12 +252,21 @@ def _complete(request: SignInRequest) -> SignIn:
     if user is None:
         user, created = _join(request)
     now = utcnow()
+    password_removed = False
     if user.verified_at is None:
+        if user.has_password:
+            # Whoever registered the address chose this password before anyone proved the
+            # address: it may be someone else's (registered first, to wait for its owner). The
+            # owner, proven now, keeps the account; that password and its sessions go.
+            user.password_hash = UNUSABLE_PASSWORD
+            user.session_token = new_session_token()
+            password_removed = True
+            audit.record("account.unproven_password_removed", "user", user.id, actor_id=user.id)
         user.verified_at = now
         audit.record("account.verified", "user", user.id, actor_id=user.id)
     user.last_login_at = now
     audit.record("account.signed_in_by_email", "user", user.id, actor_id=user.id)
-    return SignIn(user, created, request.next_url)
+    return SignIn(user, created, request.next_url, password_removed)
 
 
 def _join(request: SignInRequest) -> tuple[User, bool]:

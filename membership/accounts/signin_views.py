@@ -121,6 +121,13 @@ def _signed_in(result: signin_links.SignIn, remember: bool):
     login_user(result.user, remember=remember)
     if result.created:
         flash(_("Welcome! Your account is ready. Add your name below; a password is optional."))
+    elif result.password_removed:
+        flash(
+            _(
+                "Your e-mail address is confirmed. The password chosen before it was confirmed "
+                "has been removed, and other devices signed out: set a new one here if you like."
+            )
+        )
     else:
         flash(_("You are signed in."))
     return redirect(safe_next(result.next_url, url_for("accounts.account")), 303)

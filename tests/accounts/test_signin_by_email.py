@@ -257,8 +257,8 @@ def test_joining_with_an_address_only(app, client, auth, mailbox):
         user = db.session.scalar(select(User).where(User.email == NEWCOMER))
         assert user.is_verified and not user.has_password
         assert user.locale == "ka"  # the language of the page it was asked from
-    account = client.get("/account").get_data(as_text=True)
-    assert "Set a password (optional)" in account
+    account = client.get("/account").get_data(as_text=True)  # in the account's language
+    assert "პაროლის დაყენება (არასავალდებულო)" in account  # "Set a password (optional)"
 
 
 def test_joining_by_code(app, client, auth, mailbox):
@@ -339,3 +339,36 @@ def test_only_hashes_are_kept(reader, app, auth, mailbox):
         job = db.session.scalar(select(MailJob).where(MailJob.template == "sign_in_link"))
         assert job.status == "sent"
         assert token not in str(job.context) and code not in str(job.context)
+
+
+# --- an account registered before its address was proven -----------------------------------
+
+
+def test_a_password_chosen_before_the_address_was_proven_goes(app, client, auth, mailbox):
+    squatter = Actions(app.test_client(), mailbox)  # registers the address first, and waits
+    assert squatter.register(email=NEWCOMER).status_code == 303
+    assert signed_in(squatter.client)
+    ask(auth, NEWCOMER)
+    link, _ = mailed(mailbox, NEWCOMER)
+    assert "Sign in as" in words(client.get(link))  # the address has an account now
+    response = confirm(auth, link)
+    assert response.status_code == 303
+    page = client.get("/account").get_data(as_text=True)
+    assert "The password chosen before it was confirmed has been removed" in page
+    assert "Set a password (optional)" in page
+    assert not signed_in(squatter.client)  # their session ended
+    squatter.client.delete_cookie("session")
+    assert squatter.login(email=NEWCOMER).status_code == 400  # their password opens nothing
+
+
+def test_a_proven_accounts_password_stays(app, client, auth, mailbox):
+    with app.app_context():
+        make_user(email=NEWCOMER, verified=True)
+    other_device = Actions(app.test_client(), mailbox)
+    other_device.login(email=NEWCOMER)
+    ask(auth, NEWCOMER)
+    link, _ = mailed(mailbox, NEWCOMER)
+    confirm(auth, link)
+    assert signed_in(other_device.client)
+    auth.logout()
+    assert auth.login(email=NEWCOMER).status_code == 303

@@ -4,6 +4,7 @@ invitation function member imports call."""
 from __future__ import annotations
 
 import re
+from email.header import decode_header, make_header
 
 import pytest
 from flask_babel import force_locale
@@ -113,6 +114,19 @@ def test_codes_are_limited_per_client_address(app, owner, mailbox):  # noqa: F81
     assert not signed_in(auth.client)
 
 
+@pytest.mark.config(RATE_LIMIT_LOGIN="3 per minute")
+def test_codes_are_limited_per_address_from_any_client(app, owner, mailbox):  # noqa: F811
+    ask(Actions(app.test_client(), mailbox), OWNER)
+    _, code = mailed(mailbox, OWNER)
+    statuses = []
+    for i in range(4):  # each try from another client address
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.0.0.{i + 1}"
+        statuses.append(enter_code(Actions(client, mailbox), "000000" if i < 3 else code,
+                                   email=OWNER).status_code)  # fmt: skip
+    assert statuses == [400, 400, 400, 429]
+
+
 # --- CSRF ----------------------------------------------------------------------------------
 
 
@@ -183,7 +197,7 @@ def test_send_sign_in_link_queues_the_mail_in_the_readers_language(app, mailbox)
         with force_locale("ru"):
             subject = str(SUBJECTS["sign_in_link"])
     message = mailbox.last_to("imported@example.org")
-    assert message["Subject"] == subject
+    assert str(make_header(decode_header(message["Subject"]))) == subject
     link = re.search(r"/login/email/[\w-]+", mailbox.body(message)).group(0)
     auth = Actions(app.test_client(), mailbox)
     assert confirm(auth, link).headers["Location"] == "/plans"
