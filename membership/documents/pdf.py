@@ -147,7 +147,8 @@ def render(document: Document) -> bytes:
         pdf.set_font(FAMILY, size=8.5)
         pdf.set_text_color(*MUTED)
         for note in document.notes:
-            pdf.multi_cell(width, 4.6, printable(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(width, 4.6, printable(note), align="L", new_x=XPos.LMARGIN,
+                           new_y=YPos.NEXT)  # fmt: skip
             pdf.ln(1.5)
     return bytes(pdf.output())
 
@@ -171,7 +172,8 @@ def _blocks(pdf: FPDF, blocks: Sequence[Block], width: float) -> None:
         pdf.set_text_color(*INK)
         for number, line in enumerate(block.lines):
             pdf.set_font(FAMILY, "B" if number == 0 else "", 10)
-            pdf.multi_cell(column, 5, printable(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.multi_cell(column, 5, printable(line), align="L", new_x=XPos.LEFT,
+                           new_y=YPos.NEXT)  # fmt: skip
         bottom = max(bottom, pdf.get_y())
     pdf.set_xy(pdf.l_margin, bottom + 6)
 
@@ -186,7 +188,8 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
     if not table.rows and table.empty:
         pdf.set_font(FAMILY, size=9.5)
         pdf.set_text_color(*MUTED)
-        pdf.multi_cell(width, 5, printable(table.empty), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 5, printable(table.empty), align="L", new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)  # fmt: skip
         pdf.ln(5)
         return
     pdf.set_font(FAMILY, size=9)
@@ -204,6 +207,7 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
         line_height=5,
         padding=(1.6, 1.5),
         repeat_headings=1,
+        v_align="TOP",
     ) as grid:
         row = grid.row()
         for column in table.columns:
