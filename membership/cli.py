@@ -128,6 +128,9 @@ def init_app(app: Flask) -> None:
     """Attach the command groups."""
     from membership.billing import cli as billing_cli  # noqa: F401 - adds the stripe commands
 
+    from membership import members
+
     for group in (users_cli, demo_cli, mail_cli, stripe_cli, dunning_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker)
+    members.init_app(app)  # flask members import | export

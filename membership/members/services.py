@@ -1,0 +1,69 @@
+"""Member import and export as the command and the staff pages call them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+
+from membership import audit
+from membership.accounts.models import User
+from membership.members import files, formats, importer
+from membership.members.importer import Outcome, Summary
+
+
+def check_file(path: Path, fmt: str) -> None:
+    """Read the whole file as `fmt` without the database; raises formats.FileProblem when its
+    header is not the format's, or it is not UTF-8 CSV."""
+    empty = formats.Catalogue(perks={}, plans={}, default=())
+    with path.open("rb") as raw:
+        reader = formats.open_reader(files.text(raw), fmt, empty, ())
+        for _ in reader.records:
+            pass
+
+
+def import_file(
+    raw: BinaryIO,
+    fmt: str,
+    *,
+    dry_run: bool,
+    commit: Callable[[], None],
+    invite: bool = False,
+    actor_id: int | None = None,
+    on_row: Callable[[Outcome], None] | None = None,
+    seen: Callable[[int], None] | None = None,
+) -> Summary:
+    """Import a member file (binary, UTF-8 CSV) of format `fmt`, committing after each batch;
+    the run itself is audited (as `members.imported`) in the last batch's transaction.
+    Raises formats.FileProblem when the file is not one of that format."""
+    cat = importer.catalogue()
+    languages = tuple(current_app.config["LANGUAGES"])
+    reader = formats.open_reader(files.text(raw, seen), fmt, cat, languages)
+    summary = importer.run(
+        reader, fmt, cat, dry_run=dry_run, commit=commit, actor_id=actor_id,
+        invite=send_invitation if invite else None, on_row=on_row,
+    )  # fmt: skip
+    if not dry_run:
+        audit.record(
+            "members.imported", "import", fmt, actor_id=actor_id,
+            counts=dict(summary.counts), invited=summary.invited,
+        )  # fmt: skip
+        commit()
+    return summary
+
+
+def send_invitation(user: User) -> None:
+    """Queue a sign-in link for a new imported reader, in their language.
+
+    The sign-in-by-link mail (accounts.signin_links) when the app has it; until then the
+    password-reset mail, whose link lets the reader choose a password and so sign in."""
+    try:
+        from membership.accounts.signin_links import send_sign_in_link
+    except ImportError:
+        from membership.accounts.services import request_password_reset
+
+        request_password_reset(user.email)
+        return
+    send_sign_in_link(user)
