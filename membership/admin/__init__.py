@@ -8,6 +8,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Mount every staff page under /admin (the domains never import these screens)."""
     from membership.admin import access_views, fundraiser_views, views
+    from membership.admin import import_views, search_views  # noqa: F401 - member files, search
 
     app.register_blueprint(views.bp, url_prefix="/admin")
     app.register_blueprint(access_views.bp, url_prefix="/admin/access")

@@ -53,7 +53,9 @@ def max_bytes() -> int:
 
 
 def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
+    """Where uploads wait: MEMBER_IMPORT_DIR, else instance/imports."""
+    configured = current_app.config.get("MEMBER_IMPORT_DIR")
+    folder = Path(configured) if configured else Path(current_app.instance_path) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -285,7 +285,7 @@ def ghost(line: int, r: dict[str, str], reader: Reader) -> Row:
         consent=flag(r["subscribed_to_emails"], "subscribed_to_emails"),
         customer=customer(r["stripe_customer_id"]), created_at=created, perks=perks,
         note="complimentary in Ghost" if comp else "",
-        skip="deleted in Ghost" if deleted else "",
+        skip=str(_l("Deleted in Ghost.")) if deleted else "",
     )  # fmt: skip
 
 

@@ -34,6 +34,30 @@ MAX_LISTED = 1000  # problems kept for the summary; the counts cover every row
 ACTIONS = ("create", "update", "unchanged", "skip", "error")
 
 
+@dataclass(frozen=True)
+class Change:
+    """One thing a row changes: kind is account, consent, customer, name or perk; `value` is
+    the customer id, or the perk's slug; `until` the perk's last day (empty: no end)."""
+
+    kind: str
+    value: str = ""
+    until: str = ""
+
+    def describe(self) -> str:
+        """The change in words for staff, in the current language."""
+        if self.kind == "account":
+            return str(_l("new account"))
+        if self.kind == "consent":
+            return str(_l("e-mail consent kept"))
+        if self.kind == "customer":
+            return str(_l("linked to Stripe customer %(id)s", id=self.value))
+        if self.kind == "name":
+            return str(_l("name"))
+        if self.until:
+            return str(_l("perk %(perk)s until %(day)s", perk=self.value, day=self.until))
+        return str(_l("perk %(perk)s", perk=self.value))
+
+
 @dataclass
 class Outcome:
     """What importing one row does (or, in a dry run, would do)."""
@@ -41,7 +65,7 @@ class Outcome:
     line: int
     email: str
     action: str  # one of ACTIONS
-    changes: list[str] = field(default_factory=list)  # plain words for staff, in English
+    changes: list[Change] = field(default_factory=list)
     reason: str = ""  # for skip and error: why
 
 
@@ -201,7 +225,7 @@ def _plan(row, user, owners, grants, cat, state, now) -> Outcome:
         return _error(row, _l("The same address as line %(line)d.", line=first))
     if row.skip:
         return Outcome(row.line, row.email, "skip", reason=row.skip)
-    changes: list[str] = []
+    changes: list[Change] = []
     if row.customer:
         seen = state.customers.setdefault(row.customer, row.line)
         owner = owners.get(row.customer)
@@ -215,19 +239,19 @@ def _plan(row, user, owners, grants, cat, state, now) -> Outcome:
             return _error(row, _l("The account is linked to another Stripe customer (%(id)s).",
                                   id=user.stripe_customer_id))  # fmt: skip
         if user is None or user.stripe_customer_id is None:
-            changes.append(f"link Stripe customer {row.customer}")
+            changes.append(Change("customer", row.customer))
     if user is not None and user.deleted_at is not None:
-        return Outcome(row.line, row.email, "skip", reason="the account was deleted")
+        return Outcome(row.line, row.email, "skip", reason=str(_l("The account was deleted.")))
     if user is None:
-        changes.insert(0, "new account" + (", e-mail consent" if row.consent else ""))
+        changes[:0] = [Change("account")] + ([Change("consent")] if row.consent else [])
     elif row.name and not user.name:
-        changes.append("name")
+        changes.append(Change("name"))
     for slug, end in row.perks:
         if end is not None and end <= now:
             continue  # paid for a period that is over
         grant = grants.get((user.id, cat.perks[slug])) if user is not None else None
         if grant is None or (grant.revoked_at is None and grant.ends_at != end):
-            changes.append(f"perk {slug} until {day_text(end)}" if end else f"perk {slug}")
+            changes.append(Change("perk", slug, day_text(end) if end else ""))
     if user is None:
         return Outcome(row.line, row.email, "create", changes)
     return Outcome(row.line, row.email, "update" if changes else "unchanged", changes)
@@ -278,7 +302,7 @@ def _write(planned, fmt, cat, grants, now, actor_id, invite) -> int:
                 continue
             audits.append(_perk_audit(user.id, slug, end, row, platform, actor_id, now))
         audits.append(_audit("account.import_updated", user.id, actor_id, now, source=platform,
-                             line=row.line, changes=outcome.changes))  # fmt: skip
+                             line=row.line, changes=[c.kind for c in outcome.changes]))  # fmt: skip
     if new_grants:
         db.session.execute(insert(PerkGrant), new_grants)
     if audits:

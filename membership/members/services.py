@@ -18,8 +18,8 @@ def check_file(path: Path, fmt: str) -> None:
     """Read the whole file as `fmt` without the database; raises formats.FileProblem when its
     header is not the format's, or it is not UTF-8 CSV."""
     empty = formats.Catalogue(perks={}, plans={}, default=())
-    with path.open("rb") as raw:
-        reader = formats.open_reader(files.text(raw), fmt, empty, ())
+    with path.open("rb") as raw, files.text(raw) as stream:
+        reader = formats.open_reader(stream, fmt, empty, ())
         for _ in reader.records:
             pass
 
@@ -40,11 +40,12 @@ def import_file(
     Raises formats.FileProblem when the file is not one of that format."""
     cat = importer.catalogue()
     languages = tuple(current_app.config["LANGUAGES"])
-    reader = formats.open_reader(files.text(raw, seen), fmt, cat, languages)
-    summary = importer.run(
-        reader, fmt, cat, dry_run=dry_run, commit=commit, actor_id=actor_id,
-        invite=send_invitation if invite else None, on_row=on_row,
-    )  # fmt: skip
+    with files.text(raw, seen) as stream:
+        reader = formats.open_reader(stream, fmt, cat, languages)
+        summary = importer.run(
+            reader, fmt, cat, dry_run=dry_run, commit=commit, actor_id=actor_id,
+            invite=send_invitation if invite else None, on_row=on_row,
+        )  # fmt: skip
     if not dry_run:
         audit.record(
             "members.imported", "import", fmt, actor_id=actor_id,

@@ -20,6 +20,16 @@ FILES = {"ghost": "ghost.csv", "substack": "substack.csv", "patreon": "patreon.c
          "csv": "plain.csv"}  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def upload_folder(request, tmp_path):
+    """Uploads wait in the test's own folder, not the checkout's instance/."""
+    if "app" not in request.fixturenames:
+        return None
+    app = request.getfixturevalue("app")
+    app.config["MEMBER_IMPORT_DIR"] = str(tmp_path / "imports")
+    return tmp_path / "imports"
+
+
 @pytest.fixture
 def catalogue(app):
     """The demo perks and plans (supporter, insider, solidarity)."""
