@@ -106,10 +106,7 @@ def _words(text: str, results: Results, limit: int) -> None:
 def _gifts(condition, limit: int) -> list[GiftMembership]:
     return list(
         db.session.scalars(
-            select(GiftMembership)
-            .where(condition)
-            .order_by(GiftMembership.id.desc())
-            .limit(limit)
+            select(GiftMembership).where(condition).order_by(GiftMembership.id.desc()).limit(limit)
         )
     )
 
@@ -128,9 +125,7 @@ def _stripe_id(text: str, results: Results, limit: int) -> None:
         )
         donation_ids |= _ids(select(Donation.id).where(Donation.stripe_subscription_id == text))
     elif text.startswith("cs_"):
-        donation_ids |= _ids(
-            select(Donation.id).where(Donation.stripe_checkout_session_id == text)
-        )
+        donation_ids |= _ids(select(Donation.id).where(Donation.stripe_checkout_session_id == text))
         gift_condition = GiftMembership.checkout_session_id == text
     else:  # pi_, ch_, in_: a payment in the ledger (a gift membership's intent is its own)
         paid = or_(LedgerEntry.stripe_object_id == text, LedgerEntry.payment_intent_id == text)

@@ -14,6 +14,7 @@ from membership.demo import Summary
 from membership.extensions import db
 from membership.mail import MailJob
 from membership.perks.models import Perk, PerkGrant
+from tests.admin.conftest import staff  # noqa: F401 - the signed-in staff fixture
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "imports"
 FILES = {"ghost": "ghost.csv", "substack": "substack.csv", "patreon": "patreon.csv",

@@ -14,7 +14,8 @@ from tests.members.conftest import grants_of, run_import, sample, state, user
 # Per format: rows created, rows with errors (line: words of the reason), rows skipped.
 EXPECTED = {
     "ghost": (4, {5: "same address as line 2", 6: "No e-mail", 7: "Not an e-mail address",
-                  8: "created_at is not a date", 9: "Unknown tier: Platinum"}, {10: "Deleted in Ghost"}),
+                  8: "created_at is not a date", 9: "Unknown tier: Platinum"},
+              {10: "Deleted in Ghost"}),
     "substack": (5, {7: "same address as line 2", 8: "No e-mail", 9: "Not an e-mail address",
                      10: "expiry is not a date", 11: "Unknown tier: platinum"}, {}),
     "patreon": (4, {6: "same address as line 2", 7: "No e-mail", 8: "Not an e-mail address",

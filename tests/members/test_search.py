@@ -13,7 +13,7 @@ from membership.extensions import db
 from membership.fundraisers.models import Donation, DonationStatus, Frequency
 from membership.gifts.models import GiftMembership
 from membership.ledger.models import EntryKind, LedgerEntry
-from tests.admin.conftest import add_entry, add_membership, at, staff  # noqa: F401
+from tests.admin.conftest import add_entry, add_membership, at
 from tests.factories import make_user
 from tests.fundraisers.conftest import make_campaign
 
@@ -39,17 +39,31 @@ def people(app, catalogue):
         db.session.add(donation)
         db.session.flush()
         db.session.add(
-            LedgerEntry(kind=EntryKind.monthly_gift, amount=2500, currency="eur",
-                        occurred_at=at(2026, 2, 2), campaign_id=campaign_id,
-                        donation_id=donation.id, stripe_object_id="in_Tamar0001",
-                        payment_intent_id="pi_Tamar0001")  # fmt: skip
+            LedgerEntry(
+                kind=EntryKind.monthly_gift,
+                amount=2500,
+                currency="eur",
+                occurred_at=at(2026, 2, 2),
+                campaign_id=campaign_id,
+                donation_id=donation.id,
+                stripe_object_id="in_Tamar0001",
+                payment_intent_id="pi_Tamar0001",
+            )
         )
         plan_id = db.session.scalar(select(Plan.id).where(Plan.slug == "supporter"))
         db.session.add(
-            GiftMembership(code="GIFT-7KQ2-M9XD-4HPT", plan_id=plan_id, months=3, amount=1500,
-                           currency="eur", buyer_id=nino.id, buyer_email=nino.email,
-                           recipient_email="friend@example.am", status="paid",
-                           payment_intent_id="pi_Gift0001")  # fmt: skip
+            GiftMembership(
+                code="GIFT-7KQ2-M9XD-4HPT",
+                plan_id=plan_id,
+                months=3,
+                amount=1500,
+                currency="eur",
+                buyer_id=nino.id,
+                buyer_email=nino.email,
+                recipient_email="friend@example.am",
+                status="paid",
+                payment_intent_id="pi_Gift0001",
+            )
         )
         subscription = membership.stripe_subscription_id
         ids = {"nino": nino.id, "anahit": anahit.id, "ivan": ivan.id}
@@ -82,7 +96,7 @@ def find(client, query: str):
         ("pi_Ivan0001", "ivan@example.ru"),  # a membership payment
     ],
 )
-def test_members_are_found(app, people, client, staff, query, who):  # noqa: F811
+def test_members_are_found(app, people, client, staff, query, who):
     found = find(client, query)
     assert who in found["members"]
     assert "other@example.org" not in found["members"]
@@ -91,14 +105,14 @@ def test_members_are_found(app, people, client, staff, query, who):  # noqa: F81
     assert f'href="/admin/members/{user_id}"' in found["members"]
 
 
-def test_a_subscription_id_finds_its_member(app, people, client, staff):  # noqa: F811
+def test_a_subscription_id_finds_its_member(app, people, client, staff):
     sub = people["subscription"]
     assert "ivan@example.ru" in find(client, sub)["members"]
 
 
 @pytest.mark.parametrize("query", ["თამარ", "tamar@EXAMPLE", "sub_Tamar0001", "in_Tamar0001",
                                    "pi_Tamar0001"])  # fmt: skip
-def test_donations_are_found(app, people, client, staff, query):  # noqa: F811
+def test_donations_are_found(app, people, client, staff, query):
     found = find(client, query)
     assert "თამარ მეფე" in found["donations"] and "/admin/fundraisers/" in found["donations"]
     assert found["members"] == ""
@@ -106,20 +120,20 @@ def test_donations_are_found(app, people, client, staff, query):  # noqa: F811
 
 @pytest.mark.parametrize("query", ["GIFT-7KQ2-M9XD-4HPT", "gift 7kq2 m9xd 4hpt", "7KQ2M9XD4HPT",
                                    "pi_Gift0001", "friend@example.am"])  # fmt: skip
-def test_gift_codes_are_found(app, people, client, staff, query):  # noqa: F811
+def test_gift_codes_are_found(app, people, client, staff, query):
     found = find(client, query)
     assert "GIFT-7KQ2-M9XD-4HPT" in found["gifts"]
     assert f'href="/admin/members/{people["nino"]}"' in found["gifts"]  # the buyer's page
 
 
-def test_nothing_matches_and_wildcards_are_literal(app, people, client, staff):  # noqa: F811
+def test_nothing_matches_and_wildcards_are_literal(app, people, client, staff):
     for query in ("%", "_", "nobody@nowhere.example", "cus_Unknown"):
         html = client.get("/admin/search", query_string={"q": query}).get_data(as_text=True)
         assert "Nothing matches." in html, query
     assert client.get("/admin/search", query_string={"q": "x" * 300}).status_code == 400
 
 
-def test_the_box_is_on_every_staff_page(app, people, client, staff):  # noqa: F811
+def test_the_box_is_on_every_staff_page(app, people, client, staff):
     for page in ("/admin", "/admin/members", "/admin/members/import", "/admin/webhooks"):
         html = client.get(page).get_data(as_text=True)
         assert 'role="search"' in html and 'action="/admin/search"' in html, page
