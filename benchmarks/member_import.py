@@ -54,7 +54,7 @@ def child(database_url: str, command: list[str]) -> None:
 def _measure(database_url: str, command: list[str]) -> tuple[float, float, str]:
     """Run a command in a fresh process: (seconds, peak RSS in MB, its last line)."""
     started = time.perf_counter()
-    process = subprocess.Popen(  # nosec B603 - our own interpreter and module
+    process = subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter and module
         [sys.executable, "-m", "benchmarks.member_import", "--child", database_url, *command],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
