@@ -15,6 +15,7 @@ from membership.admin import demo as admin_demo
 from membership.billing import demo as billing_demo
 from membership.extensions import db
 from membership.fundraisers import demo as fundraiser_demo
+from membership.members import demo as members_demo
 
 DEMO_STAFF_EMAIL = "staff@example.org"
 
@@ -52,6 +53,7 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
 ]
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
+SEEDERS.append(members_demo.seed_imported)  # readers imported from Ghost and Substack
 
 
 def seed(members: int = 0, echo: Callable[[str], None] = print) -> Summary:

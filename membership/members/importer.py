@@ -67,6 +67,7 @@ class Outcome:
     action: str  # one of ACTIONS
     changes: list[Change] = field(default_factory=list)
     reason: str = ""  # for skip and error: why
+    name: str = ""  # as the file writes it, for the preview
 
 
 @dataclass
@@ -170,6 +171,7 @@ def _batch(rows, fmt, cat, state, summary, dry_run, commit, actor_id, invite, on
             planned.append((Outcome(row.line, row.email, "error", reason=row.reason), None, None))
             continue
         outcome = _plan(row, users.get(row.email), owners, grants, cat, state, now)
+        outcome.name = row.name
         planned.append((outcome, row, users.get(row.email)))
     if not dry_run:
         summary.invited += _write(planned, fmt, cat, grants, now, actor_id, invite)
