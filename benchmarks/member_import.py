@@ -72,12 +72,12 @@ def _database(folder: Path) -> str:
     url = os.environ.get("BENCH_IMPORT_DATABASE_URL")
     if not url:
         return f"sqlite:///{folder / 'bench.sqlite3'}"
-    from sqlalchemy import MetaData, create_engine
+    from sqlalchemy import create_engine, text
 
-    engine = create_engine(url)
-    meta = MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:  # tables, triggers and functions: all go
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
 
