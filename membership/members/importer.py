@@ -52,7 +52,7 @@ class Change:
         if self.kind == "customer":
             return str(_l("linked to Stripe customer %(id)s", id=self.value))
         if self.kind == "name":
-            return str(_l("name"))
+            return str(_l("name added"))
         if self.until:
             return str(_l("perk %(perk)s until %(day)s", perk=self.value, day=self.until))
         return str(_l("perk %(perk)s", perk=self.value))
