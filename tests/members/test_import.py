@@ -205,3 +205,41 @@ def test_not_utf8_is_refused(app, catalogue, runner, tmp_path):
     result = runner.invoke(args=["members", "import", str(path), "--format", "csv"])
     assert result.exit_code == 1 and "UTF-8" in result.output
     assert state(app)["users"] == {}
+
+
+def test_a_crash_mid_file_keeps_whole_batches_and_a_rerun_finishes(
+    app, catalogue, runner, monkeypatch
+):
+    """Each batch is one transaction: a failure while writing the second batch leaves the first
+    batch's readers whole (account, perks, audit) and nothing of the second; the same file run
+    again completes the import."""
+    from membership.members import formats, importer
+
+    calls = {"n": 0}
+    original = importer._write
+
+    def failing_write(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            original(*args, **kwargs)  # the batch's rows are flushed, then the process dies
+            raise RuntimeError("the machine went away")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_write", failing_write)
+    with app.app_context():
+        cat = importer.catalogue()
+        with sample("csv").open("rb") as raw:
+            reader = formats.open_reader(formats.text_stream(raw), "csv", cat, ("en", "ka",
+                                         "hy", "ru"))  # fmt: skip
+            with pytest.raises(RuntimeError):
+                importer.run(reader, "csv", cat, dry_run=False, commit=db.session.commit,
+                             batch=2)  # fmt: skip
+        db.session.rollback()
+    kept = state(app)
+    assert set(kept["users"]) == {"salome@example.ge", "gayane@example.am"}  # batch 1 only
+    assert {g[0] for g in kept["grants"]} == {"salome@example.ge"}
+    assert sum(a[0] == "account.imported" for a in kept["audits"]) == 2
+    monkeypatch.setattr(importer, "_write", original)
+    run = run_import(runner, sample("csv"), "csv")
+    assert "2 created, 2 unchanged" in run.output.splitlines()[-1]
+    assert len(state(app)["users"]) == 4
