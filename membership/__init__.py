@@ -178,6 +178,9 @@ def register_blueprints(app: Flask) -> None:
     from membership.fundraisers import register as register_fundraisers
 
     register_fundraisers(app)  # collective fundraiser: pages, progress API
+    from membership.donors import register as register_donors
+
+    register_donors(app)  # donors' yearly statements (after the fundraiser's account section)
     register_admin(app)  # the staff area, the fundraiser's and access rules' pages included
 
 

@@ -13,6 +13,7 @@ from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.admin import demo as admin_demo
 from membership.billing import demo as billing_demo
+from membership.donors import demo as donors_demo
 from membership.extensions import db
 from membership.fundraisers import demo as fundraiser_demo
 from membership.members import demo as members_demo
@@ -53,6 +54,7 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
 ]
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
+SEEDERS.append(donors_demo.seed_statement_donor)  # a donor with gifts, a refund, a statement
 SEEDERS.append(members_demo.seed_imported)  # readers imported from Ghost and Substack
 
 

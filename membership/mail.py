@@ -58,6 +58,7 @@ SUBJECTS = {
     "gift_received": lazy_gettext("You have been given a membership"),
     "gift_receipt": lazy_gettext("Your gift membership receipt"),
     "donation_receipt": lazy_gettext("Thank you for your gift: your receipt"),  # fundraisers
+    "donor_statement": lazy_gettext("Your statement of gifts"),  # donors
 }
 
 _PENDING = "membership.mail.pending"

@@ -18,6 +18,8 @@ from membership.accounts.passwords import hash_password
 from membership.billing.models import Plan
 from membership.demo import DEMO_STAFF_EMAIL
 from membership.demo import seed as demo_seed
+from membership.donors import links as statement_links
+from membership.donors.demo import DONOR as DEMO_DONOR
 from membership.extensions import db
 from membership.fundraisers import totals
 from membership.fundraisers.demo import SLUG
@@ -153,6 +155,7 @@ def world(app, auth, stripe_world):
             "plan": plan.id,
             "perk": db.session.scalar(select(Perk.id).limit(1)),
             "reset": tokens.make_token(tokens.RESET, {"u": reader_id, "g": 0}),
+            "statement": statement_links.make_token(DEMO_DONOR, utcnow().year),
             "member": db.session.scalar(
                 select(User.id).where(User.role == Role.member, User.id != reader_id).limit(1)
             ),
@@ -175,7 +178,8 @@ def test_every_page_passes_axe_with_one_h1_and_one_main(live_server, page, axe_s
                  "/checkout/cancel", "/gift", "/gift/redeem", "/gift/thanks",
                  f"/fundraisers/{SLUG}", f"/fundraisers/{SLUG}/embed", world["thanks"],
                  world["thanks_pending"], f"/fundraisers/{SLUG}/thanks",
-                 "/demo/article/the-river-report"]:  # fmt: skip
+                 "/demo/article/the-river-report",
+                 f"/donors/statement/{world['statement']}"]:  # fmt: skip
         visit(page, base, path, problems)
     visit(page, base, "/reset-password/not-a-token", problems, status=400)  # link_invalid
     visit(page, base, "/no-such-page", problems, status=404)
