@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
-from membership.accounts.models import Role
+from membership.accounts.models import Role, User
 from membership.billing.demo import seed_catalogue
 from membership.demo import Summary
 from membership.extensions import db
@@ -90,4 +91,18 @@ def test_import_preview_confirm_and_search(app, live_server, page, axe_source, t
     expect(page.locator("#file-errors")).to_contain_text("not Patreon's member export")
     checked(page, problems)
     snap(page, "import-wrong-format")
+
+    for language in ("ka", "hy"):  # the staff member's own language: the pages in it
+        with app.app_context():
+            db.session.execute(
+                update(User).where(User.email == "staff@example.org").values(locale=language)
+            )
+            db.session.commit()
+        page.goto(f"{live_server}/admin/search?q=%D5%8A%D5%A5%D5%BF%D6%80")  # Պետր
+        expect(page.locator("#found-members")).to_contain_text("anahit.petrosyan@example.am")
+        checked(page, problems)
+        snap(page, f"search-{language}")
+        page.goto(f"{live_server}/admin/members/import")
+        checked(page, problems)
+        snap(page, f"import-upload-{language}")
     assert problems == []
