@@ -102,10 +102,10 @@ def member_import_preview(token: str):
                     raw, staged.fmt, dry_run=False, commit=db.session.commit,
                     invite=form.invite.data, actor_id=current_user.id,
                 )  # fmt: skip
-            except FileProblem as exc:
+            except FileProblem as exc:  # another writer got in the way: the preview again
                 db.session.rollback()
                 flash(str(exc), "error")
-                return redirect(url_for(UPLOAD), 303)
+                return redirect(url_for("admin.member_import_preview", token=token), 303)
         files.discard(staged)
         flash(_done(summary))
         current_app.logger.info("members imported: %s", summary.line())

@@ -19,13 +19,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from membership.accounts.models import Role, User, new_session_token
 from membership.accounts.services import UNUSABLE_PASSWORD
 from membership.audit import AuditEntry
 from membership.billing.models import Plan
 from membership.extensions import db
-from membership.members.formats import PLATFORM_NAMES, Bad, Catalogue, Row, day_text
+from membership.members.formats import PLATFORM_NAMES, Bad, Catalogue, FileProblem, Row, day_text
 from membership.perks.models import GrantSource, Perk, PerkGrant
 from membership.timeutil import utcnow
 
@@ -158,8 +159,17 @@ class _FileState:
     customers: dict[str, int] = field(default_factory=dict)
 
 
-def _batch(rows, fmt, cat, state, summary, dry_run, commit, actor_id, invite, on_row) -> None:
-    """Plan one batch, write it unless this is a dry run, commit, report each row."""
+class ImportConflict(FileProblem):
+    """Someone else wrote the same readers while this batch was written, twice in a row."""
+
+
+def _batch(rows, fmt, cat, state, summary, dry_run, commit, actor_id, invite, on_row,
+           retry: bool = True) -> None:  # fmt: skip
+    """Plan one batch, write it unless this is a dry run, commit, report each row.
+
+    A registration or another import that adds one of the batch's addresses (or customer ids)
+    between the plan and the commit makes the insert fail: the batch is rolled back and planned
+    again once, now seeing those accounts."""
     good = [r for r in rows if isinstance(r, Row)]
     users = _users_by_email([r.email for r in good])
     owners = _owners([r.customer for r in good if r.customer])
@@ -174,8 +184,21 @@ def _batch(rows, fmt, cat, state, summary, dry_run, commit, actor_id, invite, on
         outcome.name = row.name
         planned.append((outcome, row, users.get(row.email)))
     if not dry_run:
-        summary.invited += _write(planned, fmt, cat, grants, now, actor_id, invite)
-        commit()
+        try:
+            invited = _write(planned, fmt, cat, grants, now, actor_id, invite)
+            commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            if not retry:
+                raise ImportConflict(str(_l(
+                    "Other changes to the same readers came in while importing; nothing of "
+                    "lines %(first)d to %(last)d was written. Run the import again.",
+                    first=rows[0].line, last=rows[-1].line,
+                ))) from exc  # fmt: skip
+            _batch(rows, fmt, cat, state, summary, dry_run, commit, actor_id, invite, on_row,
+                   retry=False)  # fmt: skip
+            return
+        summary.invited += invited
     for outcome, _, _ in planned:
         summary.add(outcome)
         if on_row is not None:

@@ -243,3 +243,29 @@ def test_a_crash_mid_file_keeps_whole_batches_and_a_rerun_finishes(
     run = run_import(runner, sample("csv"), "csv")
     assert "2 created, 2 unchanged" in run.output.splitlines()[-1]
     assert len(state(app)["users"]) == 4
+
+
+def test_an_account_made_meanwhile_is_seen_on_a_second_plan(app, catalogue, runner, monkeypatch):
+    """A reader registers between the batch's plan and its commit: the insert fails on the
+    unique address, the batch is rolled back and planned again, and the import goes on."""
+    from membership.members import importer
+    from tests.factories import make_user
+
+    with app.app_context():
+        make_user(email="salome@example.ge", name="Salome")
+    original = importer._users_by_email
+    calls = {"n": 0}
+
+    def stale(emails):
+        calls["n"] += 1
+        return {} if calls["n"] == 1 else original(emails)  # the first plan missed her
+
+    monkeypatch.setattr(importer, "_users_by_email", stale)
+    run = run_import(runner, sample("csv"), "csv")
+    assert "3 created, 1 updated" in run.output.splitlines()[-1]
+    assert user(app, "salome@example.ge").name == "Salome"
+
+    calls["n"] = -(10**6)  # every plan misses her now: the batch cannot be written
+    monkeypatch.setattr(importer, "_users_by_email", lambda emails: {})
+    failed = runner.invoke(args=["members", "import", str(sample("csv")), "--format", "csv"])
+    assert failed.exit_code == 1 and "Run the import again" in failed.output
