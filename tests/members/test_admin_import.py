@@ -74,6 +74,7 @@ def test_invite_from_the_page(app, catalogue, client, staff, mailbox):
         (b"", "csv", "The file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "csv", "not a CSV file in UTF-8"),
         ("email,name\nzoë@example.org,Zoë\n".encode("latin-1"), "csv", "not a CSV file in UTF-8"),
+        (b"email\nnino@example.ge\n", "mailchimp", "Not a valid choice"),
     ],
 )
 def test_bad_uploads_get_the_form_again_with_the_reason(
