@@ -9,6 +9,7 @@ from typing import BinaryIO
 from flask import current_app
 
 from membership import audit
+from membership.accounts import signin_links
 from membership.accounts.models import User
 from membership.members import files, formats, importer
 from membership.members.importer import Outcome, Summary
@@ -56,15 +57,5 @@ def import_file(
 
 
 def send_invitation(user: User) -> None:
-    """Queue a sign-in link for a new imported reader, in their language.
-
-    The sign-in-by-link mail (accounts.signin_links) when the app has it; until then the
-    password-reset mail, whose link lets the reader choose a password and so sign in."""
-    try:
-        from membership.accounts.signin_links import send_sign_in_link
-    except ImportError:
-        from membership.accounts.services import request_password_reset
-
-        request_password_reset(user.email)
-        return
-    send_sign_in_link(user)
+    """Queue a sign-in link and code for a new imported reader, in their language."""
+    signin_links.send_sign_in_link(user)
