@@ -24,9 +24,12 @@ members_cli = AppGroup("members", help="Member files: import from Ghost, Substac
 def import_members(file: Path, fmt: str, dry_run: bool, invite: bool) -> None:
     """Import readers from a member file; running it again changes nothing."""
     try:
+        services.check_file(file, fmt)  # the whole file is CSV of that format, or nothing is read
         raw = file.open("rb")
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
+    except formats.FileProblem as exc:
+        fail(str(exc))
     with raw, click.progressbar(length=file.stat().st_size, label="Rows", file=sys.stderr) as bar:
         try:
             summary = services.import_file(

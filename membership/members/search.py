@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
@@ -26,6 +27,7 @@ from membership.ledger.models import LedgerEntry
 LIMIT = 25
 MAX_QUERY = 254
 STRIPE_PREFIXES = ("cus_", "sub_", "pi_", "ch_", "in_", "cs_")
+CODE_SHAPE = re.compile(r"^(GIFT[\s-]*)?[A-Z0-9]{4}[\s-]+[A-Z0-9]{4}[\s-]+[A-Z0-9]{4}$|^GIFT")
 TOP = "\U0010ffff"  # above every character: [prefix, prefix + TOP) is "begins with prefix"
 
 
@@ -56,9 +58,9 @@ def search(query: str, limit: int = LIMIT) -> Results:
     code = normalize_code(text)  # empty unless it has a code's twelve letters and digits
     if code:
         results.gifts = _gifts(GiftMembership.code == code, limit)
-        if results.gifts:
-            return results
-    _words(text, results, limit)
+        if results.gifts or CODE_SHAPE.match(text.upper()):
+            return results  # written as a code: no name or address looks like one
+    _words(text, results, limit, names="@" not in text)
     return results
 
 
@@ -76,25 +78,24 @@ def _begins(column, text: str):
     return (column >= prefix) & (column < prefix + TOP)
 
 
-def _words(text: str, results: Results, limit: int) -> None:
+def _words(text: str, results: Results, limit: int, names: bool) -> None:
+    """Addresses beginning with the text and, unless it has an @ (an address: the index range
+    alone answers), names containing it."""
+    member = _begins(User.email, text)
+    donor = _begins(Donation.email, text)
+    if names:
+        member = or_(member, _contains(User.name, text))
+        donor = or_(donor, _contains(Donation.public_name, text))
     results.members = list(
         db.session.scalars(
             select(User)
-            .where(
-                User.deleted_at.is_(None),
-                or_(_begins(User.email, text), _contains(User.name, text)),
-            )
+            .where(User.deleted_at.is_(None), member)
             .order_by(User.id.desc())
             .limit(limit)
         )
     )
     results.donations = list(
-        db.session.scalars(
-            select(Donation)
-            .where(or_(_begins(Donation.email, text), _contains(Donation.public_name, text)))
-            .order_by(Donation.id.desc())
-            .limit(limit)
-        )
+        db.session.scalars(select(Donation).where(donor).order_by(Donation.id.desc()).limit(limit))
     )
     results.gifts = _gifts(
         or_(_begins(GiftMembership.buyer_email, text),

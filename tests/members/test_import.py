@@ -269,3 +269,12 @@ def test_an_account_made_meanwhile_is_seen_on_a_second_plan(app, catalogue, runn
     monkeypatch.setattr(importer, "_users_by_email", lambda emails: {})
     failed = runner.invoke(args=["members", "import", str(sample("csv")), "--format", "csv"])
     assert failed.exit_code == 1 and "Run the import again" in failed.output
+
+
+def test_a_bad_byte_late_in_the_file_refuses_it_whole(app, catalogue, runner, tmp_path):
+    path = tmp_path / "late.csv"
+    rows = "".join(f"r{i}@example.org,Reader {i}\n" for i in range(2500)).encode()
+    path.write_bytes(b"email,name\n" + rows + "zoe@example.org,Zoë\n".encode("latin-1"))
+    result = runner.invoke(args=["members", "import", str(path), "--format", "csv"])
+    assert result.exit_code == 1 and "UTF-8" in result.output
+    assert state(app)["users"] == {}  # not even the first batches

@@ -127,7 +127,7 @@ def test_gift_codes_are_found(app, people, client, staff, query):
 
 
 def test_nothing_matches_and_wildcards_are_literal(app, people, client, staff):
-    for query in ("%", "_", "nobody@nowhere.example", "cus_Unknown"):
+    for query in ("%", "_", "nobody@nowhere.example", "cus_Unknown", "GIFT-AAAA-BBBB-CCCC"):
         html = client.get("/admin/search", query_string={"q": query}).get_data(as_text=True)
         assert "Nothing matches." in html, query
     assert client.get("/admin/search", query_string={"q": "x" * 300}).status_code == 400
