@@ -189,6 +189,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
             if origin.strip()
         ],
         "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
+        # The largest member file the staff page takes (flask members import has no limit).
+        "MEMBER_IMPORT_MAX_BYTES": _int(env, "MEMBER_IMPORT_MAX_BYTES", 5 * 1024 * 1024),
         # PostgreSQL: remember access facts per connection, kept exact by LISTEN/NOTIFY.
         "ACCESS_LIVE_CACHE": _bool(env.get("ACCESS_LIVE_CACHE"), default=True),
         # Every body is bounded (chunked ones too): no form or Stripe event comes near 1 MiB.

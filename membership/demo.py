@@ -17,6 +17,7 @@ from membership.billing import demo as billing_demo
 from membership.donors import demo as donors_demo
 from membership.extensions import db
 from membership.fundraisers import demo as fundraiser_demo
+from membership.members import demo as members_demo
 
 DEMO_STAFF_EMAIL = "staff@example.org"
 
@@ -56,6 +57,7 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
 SEEDERS.append(donors_demo.seed_statement_donor)  # a donor with gifts, a refund, a statement
+SEEDERS.append(members_demo.seed_imported)  # readers imported from Ghost and Substack
 
 
 def seed(members: int = 0, echo: Callable[[str], None] = print) -> Summary:
