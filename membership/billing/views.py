@@ -195,6 +195,8 @@ def change_membership(membership_id: int, action: str):
 
 
 bp.add_app_template_global(labels.payment_label, "payment_label")
+bp.add_app_template_filter(labels.status_label, "status_label")
+bp.add_app_template_filter(labels.interval_label, "interval_label")
 
 
 def account_section(user) -> dict:

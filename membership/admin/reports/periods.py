@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, case, func, literal_column
+from sqlalchemy import and_, case, func, literal_column, select
 
 from membership.billing.models import Membership
 from membership.extensions import db
+from membership.ledger.models import LedgerEntry
 from membership.timeutil import utcnow
 
 # Memberships whose first invoice was never paid: they never were members.
@@ -50,6 +51,19 @@ class Period:
         today = today or utcnow().date()
         return cls(add_months(today, -(months - 1)), today)
 
+    @classmethod
+    def with_data(cls, today: date | None = None, months: int = 12) -> Period:
+        """The last `months` months of data that exists: from the newest payment or membership
+        start back `months` calendar months, not before the first one (the last `months` months
+        up to today when there is none). What a report shows when no period is asked for."""
+        today = today or utcnow().date()
+        newest, oldest = data_bounds()
+        if newest is None:
+            return cls.default(today, months)
+        end = min(newest, today)
+        start = add_months(end, -(months - 1))
+        return cls(max(start, month_start(min(oldest, end))), end)
+
     @property
     def start_at(self) -> datetime:
         """The first instant of the period."""
@@ -68,6 +82,23 @@ class Period:
             out.append(current.strftime("%Y-%m"))
             current = add_months(current, 1)
         return out
+
+
+def data_bounds() -> tuple[date | None, date | None]:
+    """The days of the newest and the oldest ledger row or membership start (None, None when
+    there is neither): two index lookups each."""
+    found = []
+    for column in (LedgerEntry.occurred_at, Membership.started_at):
+        newest, oldest = db.session.execute(select(func.max(column), func.min(column))).one()
+        found += [(newest, oldest)] if newest is not None else []
+    if not found:
+        return None, None
+    return max(_day(n) for n, _ in found), min(_day(o) for _, o in found)
+
+
+def _day(value) -> date:
+    """The day of a timestamp as the database gives it back (text on SQLite for aggregates)."""
+    return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
 
 def month_of(column):
