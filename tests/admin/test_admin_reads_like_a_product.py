@@ -9,8 +9,8 @@ import csv
 import io
 import re
 from datetime import date
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from flask_babel import force_locale
@@ -105,8 +105,8 @@ def test_decimal_amounts_follow_each_currencys_exponent():
     assert decimal_amount(None, "eur") == "" and decimal_amount("", "eur") == ""
 
 
-def test_revenue_csv_writes_decimals_beside_the_currency_with_minor_units_after(app, client,
-                                                                                 staff):  # fmt: skip
+def test_revenue_csv_gives_decimals_beside_the_currency_and_minor_units_after(app, client,
+                                                                              staff):  # fmt: skip
     with app.app_context():
         add_entry(EntryKind.gift, 1500, at(2026, 1, 10), currency="jpy")
         add_entry(EntryKind.gift, 12345, at(2026, 1, 11), currency="kwd")
