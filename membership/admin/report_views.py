@@ -374,9 +374,16 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def register(slug: str, title, build: Callable[[reports.Period], Built]) -> None:
-    """Add a report (the fundraiser report registers itself when its tables exist)."""
-    REPORTS[slug] = Report(title, build)
+def register(
+    slug: str, title, build: Callable[[reports.Period], Built], after: str | None = None
+) -> None:
+    """Add a report (the fundraiser report registers itself when its tables exist), at the end
+    of the list or right `after` another one."""
+    entries = list(REPORTS.items())
+    at = next((n + 1 for n, (s, _r) in enumerate(entries) if s == after), len(entries))
+    entries.insert(at, (slug, Report(title, build)))
+    REPORTS.clear()
+    REPORTS.update(entries)
 
 
 # --- views ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from membership import attribution
 from membership.accounts.forms import EmptyForm
 from membership.accounts.models import Role, User
 from membership.admin import cache, charts, reports, services, words
@@ -33,6 +34,7 @@ bp.add_app_template_filter(words.event_status_label, "event_status")
 bp.add_app_template_filter(words.entry_kind_label, "entry_kind")
 bp.add_app_template_filter(words.grant_source_label, "grant_source")
 bp.add_app_template_filter(words.role_label, "role_label")
+bp.add_app_template_filter(words.touch_text, "touch_text")
 
 
 @bp.before_request
@@ -131,6 +133,8 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
         "admin/member.html",
         file=file,
         trail=[(a, words.sentence(a, names), words.details_text(a.details)) for a in file.audit],
+        signup_touch=attribution.signup_of(user.id),
+        touches={m.id: attribution.membership_of(m.id) for m in file.memberships},
         gift_purchases={g.payment_intent_id: g for g in gifts_bought(user.id)},
         note_form=note_form or NoteForm(formdata=None),
         grant_form=grant_form or _grant_form(formdata=None),
@@ -248,5 +252,6 @@ from membership.admin import (  # noqa: E402, F401
     fundraiser_report,
     recovery_report,
     report_views,
+    source_report,
     webhook_views,
 )

@@ -60,6 +60,24 @@ grant_source_label = _word(GRANT_SOURCE)
 role_label = _word(ROLE)
 
 
+def touch_text(row) -> str:
+    """Where a reader came from, in a line: "newsletter / email / spring · article housing-series
+    · linked from news.example.org · landed on /plans" (membership.attribution's row)."""
+    if row is None:
+        return ""
+    parts = []
+    tags = " / ".join(v for v in (row.source, row.medium, row.campaign) if v)
+    if tags:
+        parts.append(tags)
+    if row.referrer:
+        parts.append(_("linked from %(host)s", host=row.referrer))
+    if row.ref:
+        parts.append(_("article %(ref)s", ref=row.ref))
+    if row.landing:
+        parts.append(_("landed on %(path)s", path=row.landing))
+    return " · ".join(parts)
+
+
 # --- the audit trail ------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Where members and gifts come from: conversions by the article they came from."""
+"""Where members and gifts come from: conversions by the article they came from, and by the
+source of their first touch (utm_source/medium/campaign, else the referring site)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from membership.admin.reports.periods import (
     within,
     yearly_value,
 )
+from membership.attribution import Attribution
 from membership.billing.models import Membership
 from membership.extensions import db
 from membership.fundraisers.models import Donation, DonationStatus
@@ -74,3 +76,49 @@ def donation_conversions(period: Period) -> list[tuple[str, str, int, int]]:
             .group_by(ref, Donation.currency)
         ).all()
     ]  # fmt: skip
+
+
+# --- conversions by source ------------------------------------------------------------------------
+
+
+@dataclass
+class SourceRow:
+    """Joins whose first touch came from one source, medium and campaign."""
+
+    source: str  # utm_source, else the referring site's host, else "" (direct or unknown)
+    medium: str  # utm_medium; "referral" for a referring site without utm tags
+    campaign: str
+    joins: int = 0
+    still_live: int = 0
+    arr: dict[str, int] = field(default_factory=dict)
+
+
+REFERRAL = "referral"
+
+
+def conversions_by_source(period: Period, limit: int = 500) -> list[SourceRow]:
+    """Memberships started in the period that ever paid, by the first touch of their payment."""
+    live = Membership.status.in_(Membership.LIVE_STATUSES)
+    result = db.session.execute(
+        select(Attribution.source, Attribution.medium, Attribution.campaign, Attribution.referrer,
+               Membership.currency, func.count(Membership.id),
+               func.count(Membership.id).filter(live), func.sum(yearly_value()))
+        .outerjoin(Attribution, Attribution.membership_id == Membership.id)
+        .where(within(Membership.started_at, period), Membership.status.not_in(NEVER_PAID))
+        .group_by(Attribution.source, Attribution.medium, Attribution.campaign,
+                  Attribution.referrer, Membership.currency)
+    ).all()  # fmt: skip
+    rows: dict[tuple[str, str, str], SourceRow] = {}
+    for source, medium, campaign, referrer, currency, joins, still, arr in result:
+        if source:
+            key = (source, medium or "", campaign or "")
+        elif referrer:
+            key = (referrer, REFERRAL, campaign or "")
+        else:
+            key = ("", medium or "", campaign or "")
+        row = rows.setdefault(key, SourceRow(*key))
+        row.joins += joins
+        row.still_live += still
+        row.arr[currency] = row.arr.get(currency, 0) + int(arr or 0)
+    ordered = sorted(rows.values(), key=lambda r: (-r.joins, r.source, r.medium, r.campaign))
+    return ordered[:limit]
