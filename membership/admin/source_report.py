@@ -40,7 +40,14 @@ def build_sources(period: reports.Period) -> Built:
     )
     table = Table(
         _("Joins by source, medium and campaign"),
-        [_("Source"), _("Medium"), _("Campaign"), _("Joins"), _("Still members"), _("Their ARR")],
+        [
+            _("Source"),
+            _("Medium"),
+            _("Campaign tag"),
+            _("Joins"),
+            _("Still members"),
+            _("Their ARR"),
+        ],
         raw,
         numeric={5},
     )

@@ -61,7 +61,7 @@ STATUS_WORDS = {
     "past_due": _l("payment due"),
     "unpaid": _l("unpaid"),
     "paused": _l("paused"),
-    "canceled": _l("ended"),
+    "canceled": _l("cancelled"),
     "incomplete": _l("awaiting the first payment"),
     "incomplete_expired": _l("first payment never made"),
 }

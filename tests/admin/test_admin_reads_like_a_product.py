@@ -60,7 +60,7 @@ def test_member_file_and_status_report_name_statuses_in_the_staffs_language(app,
 def test_a_status_stripe_adds_later_shows_as_it_is(app):
     with app.test_request_context():
         assert status_label("past_due") == "payment due"
-        assert status_label("canceled") == "ended"
+        assert status_label("canceled") == "cancelled"
         assert status_label("something_new") == "something_new"
 
 
