@@ -23,7 +23,9 @@ from markupsafe import Markup, escape
 WIDTH, HEIGHT = 880, 280
 RIGHT, TOP, BOTTOM = 12, 12, 46
 FONT = 11  # px, as site.css sets it
-CHAR = 0.62 * FONT  # an average glyph's width: enough for Latin, Georgian and Armenian digits
+CHAR = 0.62 * FONT  # a wide Latin or Cyrillic glyph's width, with room to spare
+WIDE = 0.72 * FONT  # a Georgian or Armenian glyph (DejaVu and Noto draw them wider)
+LEGEND_ROW = 16
 COLOURS = 7  # series-0 … series-6 in site.css
 # The colours of the palette, by what they show (see the module docstring).
 BLUE, ORANGE, GREEN, VIOLET, AMBER, SLATE, RED = range(COLOURS)
@@ -75,15 +77,17 @@ def nice_ceiling(value: float) -> float:
 
 
 def text_width(text: str) -> float:
-    """About how wide `text` is drawn, in the drawing's units."""
-    return len(text) * CHAR
+    """About how wide `text` is drawn, in the drawing's units (on the wide side)."""
+    return sum(WIDE if "\u0530" <= ch <= "\u10ff" else CHAR for ch in text)
 
 
 def shorten(text: str, width: float) -> str:
     """`text` cut with an ellipsis to fit `width` (the whole stays in the tooltip)."""
     if text_width(text) <= width:
         return text
-    keep = max(1, int(width / CHAR) - 1)
+    keep = len(text)
+    while keep > 1 and text_width(text[:keep]) + CHAR > width:
+        keep -= 1
     return text[:keep].rstrip() + "…"
 
 
@@ -107,15 +111,16 @@ class Frame(NamedTuple):
     top: float
 
 
-def _frame(labels, ticks, fmt, title, categories) -> tuple[Frame, list[str]]:
-    """The SVG opening, the gridlines with their round values, and the x labels."""
+def _frame(labels, ticks, fmt, title, categories, height=HEIGHT) -> tuple[Frame, list[str]]:
+    """The SVG opening (`height` tall, the legend's rows below the plot), the gridlines with
+    their round values, and the x labels."""
     tick_text = [fmt(t) for t in ticks]
-    left = max(40, max(text_width(t) for t in tick_text) + 14)
+    left = _left(ticks, fmt)
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - left - RIGHT) / max(len(labels), 1)
     frame = Frame(left, slot, plot_h, ticks[-1] or 1)
     parts = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" '
         f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     for value, text in zip(ticks, tick_text, strict=True):
@@ -142,19 +147,38 @@ def _frame(labels, ticks, fmt, title, categories) -> tuple[Frame, list[str]]:
     return frame, parts
 
 
-def _legend(series: Sequence[Series], left: float) -> str:
-    """Series names with their colour, under the chart."""
-    x, parts = left, []
+def _legend_rows(series: Sequence[Series], left: float) -> list[list[tuple[float, Series]]]:
+    """The legend's items placed left to right, a new row when the next would not fit."""
+    rows: list[list[tuple[float, Series]]] = [[]]
+    x = left
     for s in series:
-        parts.append(
-            f'<rect class="series-{s.colour}" x="{x:.1f}" y="{HEIGHT - 14}" width="10" '
-            'height="10"/>'
-        )
-        parts.append(
-            f'<text class="legend" x="{x + 14:.1f}" y="{HEIGHT - 5}">{escape(s.name)}</text>'
-        )
-        x += 28 + len(s.name) * 0.56 * FONT  # legend text is short: a closer estimate
+        width = 24 + text_width(s.name)
+        if rows[-1] and x + width > WIDTH - RIGHT:
+            rows.append([])
+            x = left
+        rows[-1].append((x, s))
+        x += width
+    return rows
+
+
+def _legend(rows: list[list[tuple[float, Series]]]) -> str:
+    """Series names with their colour, under the chart."""
+    parts = []
+    for n, row in enumerate(rows):
+        y = HEIGHT + LEGEND_ROW * n
+        for x, s in row:
+            parts.append(
+                f'<rect class="series-{s.colour}" x="{x:.1f}" y="{y - 14}" width="10" height="10"/>'
+            )
+            parts.append(
+                f'<text class="legend" x="{x + 14:.1f}" y="{y - 5}">{escape(s.name)}</text>'
+            )
     return "".join(parts)
+
+
+def _left(ticks, fmt) -> float:
+    """Room for the y axis's values."""
+    return max(40, max(text_width(fmt(t)) for t in ticks) + 14)
 
 
 def _whole(series: Sequence[Series]) -> bool:
@@ -178,7 +202,9 @@ def bar_chart(
     series = _series(series)
     totals = [sum(max(s.values[i], 0) for s in series) for i in range(len(labels))]
     ticks = nice_ticks(max(totals, default=0), integer=_whole(series))
-    frame, parts = _frame(labels, ticks, fmt, title, categories)
+    legend = _legend_rows(series, _left(ticks, fmt))
+    height = HEIGHT + LEGEND_ROW * (len(legend) - 1)
+    frame, parts = _frame(labels, ticks, fmt, title, categories, height)
     for i, label in enumerate(labels):
         y = TOP + frame.plot_h
         for s in series:
@@ -192,7 +218,7 @@ def bar_chart(
                 f'y="{y:.1f}" width="{frame.slot * 0.7:.1f}" height="{h:.1f}">'
                 f"<title>{escape(label)} · {escape(s.name)}: {escape(fmt(value))}</title></rect>"
             )
-    parts.append(_legend(series, frame.left))
+    parts.append(_legend(legend))
     parts.append("</svg>")
     svg = "".join(parts)
     return Markup(svg)  # noqa: S704 - every label above is escaped  # nosec B704
@@ -208,7 +234,9 @@ def line_chart(
     series = _series(series)
     top = max((max(s.values, default=0) for s in series), default=0)
     ticks = nice_ticks(top, integer=_whole(series))
-    frame, parts = _frame(labels, ticks, fmt, title, categories=False)
+    legend = _legend_rows(series, _left(ticks, fmt))
+    height = HEIGHT + LEGEND_ROW * (len(legend) - 1)
+    frame, parts = _frame(labels, ticks, fmt, title, False, height)
     for s in series:
         points = [
             (frame.left + frame.slot * (i + 0.5),
@@ -222,7 +250,7 @@ def line_chart(
                 f'<circle class="series-{s.colour}" cx="{x:.1f}" cy="{y:.1f}" r="3">'
                 f"<title>{escape(label)} · {escape(s.name)}: {escape(fmt(value))}</title></circle>"
             )
-    parts.append(_legend(series, frame.left))
+    parts.append(_legend(legend))
     parts.append("</svg>")
     svg = "".join(parts)
     return Markup(svg)  # noqa: S704 - every label above is escaped  # nosec B704

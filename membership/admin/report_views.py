@@ -394,8 +394,10 @@ def _period() -> tuple[ReportFilter, reports.Period | None]:
     form = ReportFilter(request.args)
     if not form.validate():
         return form, None
-    default = reports.Period.with_data()
-    start, end = form.start.data or default.start, form.end.data or default.end
+    start, end = form.start.data, form.end.data
+    if start is None or end is None:  # the data's last 12 months fill what was not asked for
+        default = reports.Period.with_data()
+        start, end = start or default.start, end or default.end
     if start > end:
         form.end.errors.append(_("The end comes before the start."))
         return form, None

@@ -35,6 +35,11 @@ bp.add_app_template_filter(words.entry_kind_label, "entry_kind")
 bp.add_app_template_filter(words.grant_source_label, "grant_source")
 bp.add_app_template_filter(words.role_label, "role_label")
 bp.add_app_template_filter(words.touch_text, "touch_text")
+bp.add_app_template_filter(words.campaign_status_label, "campaign_status")
+bp.add_app_template_filter(words.donation_status_label, "donation_status")
+bp.add_app_template_filter(words.gift_status_label, "gift_status")
+bp.add_app_template_filter(words.stripe_status_label, "stripe_status")
+bp.add_app_template_filter(words.rule_kind_label, "rule_kind")
 
 
 @bp.before_request

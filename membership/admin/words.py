@@ -41,6 +41,35 @@ GRANT_SOURCE = {
     "reward": _l("fundraiser reward"),
 }
 ROLE = {"member": _l("member"), "staff": _l("staff member"), "admin": _l("administrator")}
+CAMPAIGN_STATUS = {"draft": _l("draft"), "live": _l("live"), "ended": _l("ended")}
+DONATION_STATUS = {
+    "pending": _l("awaiting payment"),
+    "paid": _l("paid"),
+    "active": _l("active"),
+    "ended": _l("stopped"),
+}
+GIFT_STATUS = {
+    "pending": _l("awaiting payment"),
+    "paid": _l("paid"),
+    "redeemed": _l("redeemed"),
+    "refunded": _l("refunded"),
+    "disputed": _l("disputed"),
+}
+# Refunds, disputes and payments as Stripe names their states (the unattributed money list).
+STRIPE_STATUS = {
+    "succeeded": _l("succeeded"),
+    "pending": _l("pending"),
+    "failed": _l("failed"),
+    "canceled": _l("cancelled"),
+    "requires_action": _l("awaiting the card holder"),
+    "lost": _l("lost"),
+    "won": _l("won"),
+    "needs_response": _l("awaiting our answer"),
+    "under_review": _l("under review"),
+    "warning_needs_response": _l("awaiting our answer"),
+    "warning_under_review": _l("under review"),
+    "warning_closed": _l("closed"),
+}
 
 
 def _word(table: dict) -> Callable[[object], str]:
@@ -58,6 +87,18 @@ event_status_label = _word(EVENT_STATUS)
 entry_kind_label = _word(ENTRY_KIND)
 grant_source_label = _word(GRANT_SOURCE)
 role_label = _word(ROLE)
+campaign_status_label = _word(CAMPAIGN_STATUS)
+donation_status_label = _word(DONATION_STATUS)
+gift_status_label = _word(GIFT_STATUS)
+stripe_status_label = _word(STRIPE_STATUS)
+
+
+def rule_kind_label(kind: object) -> str:
+    """An access rule's kind of reference as the rule form names it ("Article slug")."""
+    from membership.access.forms import kind_choices  # the form's own words, one place
+
+    key = getattr(kind, "value", kind)
+    return str(dict(kind_choices()).get(key, key))
 
 
 def touch_text(row) -> str:
