@@ -119,7 +119,7 @@ def build_status(period: reports.Period) -> Built:
         _("Memberships by status"),
         categories=True,
     )
-    notes = [_("A snapshot of today; the date filter does not apply. Total: %(n)d.", n=data.total)]
+    notes = [_("A snapshot of today. Total: %(n)s.", n=format_decimal(data.total))]
     return Built(
         [table],
         [chart],
