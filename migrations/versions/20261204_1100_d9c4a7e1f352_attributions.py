@@ -4,17 +4,17 @@ One row per account (its signup) or per membership (its first payment): utm_sour
 campaign, the article `ref`, the referring site's host and the landing path of the first visit
 that carried any of them (membership/attribution.py). Written once, never updated.
 
-Revision ID: b4d8e2f6a913
-Revises: e7b3d9a2c5f1
-Create Date: 2026-12-04 10:00:00
+Revision ID: d9c4a7e1f352
+Revises: b4d8e2f6a913
+Create Date: 2026-12-04 11:00:00
 
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "b4d8e2f6a913"
-down_revision = "e7b3d9a2c5f1"
+revision = "d9c4a7e1f352"
+down_revision = "b4d8e2f6a913"
 branch_labels = None
 depends_on = None
 
