@@ -123,7 +123,17 @@ def demo(app, auth, stripe_world):
             "campaign": db.session.scalar(select(Campaign.id).where(Campaign.slug == SLUG)),
             "plan": db.session.scalar(select(Plan.id).where(Plan.slug == "supporter")),
             "perk": db.session.scalar(select(Perk.id).limit(1)),
+            "import": _staged_import(),
         }
+
+
+def _staged_import() -> str:
+    """A Ghost file uploaded and waiting for staff to confirm it: its preview's token."""
+    from membership.members import files, services
+
+    sample = Path(__file__).parent.parent / "data" / "imports" / "ghost.csv"
+    with sample.open("rb") as source:
+        return files.stage(source, "ghost.csv", "ghost", services.check_file).token
 
 
 def staff_pages(demo) -> dict[str, str]:
@@ -151,6 +161,9 @@ def staff_pages(demo) -> dict[str, str]:
         "fundraiser": f"/admin/fundraisers/{demo['campaign']}",
         "access-rules": "/admin/access/rules",
         "access-keys": "/admin/access/keys",
+        "member-import": "/admin/members/import",
+        "member-import-preview": f"/admin/members/import/{demo['import']}",
+        "search": "/admin/search?q=%E1%83%91%E1%83%94%E1%83%A0%E1%83%98%E1%83%AB%E1%83%94",
         # What staff see when something is wrong or empty.
         "report-bad-period": "/admin/reports/revenue?start=2026-05-01&end=2026-01-01",
         "members-nobody": "/admin/members?q=nobody-by-this-name",
@@ -165,6 +178,7 @@ WITH_IDS = {
     "admin.edit_plan": "plan-edit",
     "admin.edit_perk": "perk-edit",
     "admin_fundraisers.campaign": "fundraiser",
+    "admin.member_import_preview": "member-import-preview",
 }
 
 
