@@ -139,12 +139,14 @@ def from_request() -> dict[str, str]:
 
 def capture() -> None:
     """before_request: keep the first touch in the session; never replace one."""
-    if request.method != "GET" or SESSION_KEY in session:
+    if request.method != "GET" or request.path.startswith(NOT_LANDINGS):
         return
-    if request.path.startswith(NOT_LANDINGS):
+    if request.path.endswith("/embed"):  # the widget framed by a newsroom's page: not a visit
         return
     touch = from_request()
-    if touch:
+    # The session only when there is a touch to keep: a page that never reads it stays
+    # cacheable by everyone (no `Vary: Cookie`), as the public APIs and widget must be.
+    if touch and SESSION_KEY not in session:
         session[SESSION_KEY] = touch
 
 
