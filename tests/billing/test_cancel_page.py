@@ -16,17 +16,31 @@ from membership.extensions import db
 from membership.ledger.models import LedgerEntry
 from membership.perks.models import PerkGrant
 from membership.timeutil import from_unix
-from tests.billing.conftest import membership_of
-from tests.billing.test_lifecycle import PERKS, ledger, member, perks_at, sdk  # noqa: F401
+from tests.billing.conftest import join, membership_of
+from tests.billing.test_lifecycle import PERKS, ledger, perks_at, sdk
 
 OFFER = pytest.mark.config(RETENTION_OFFER_PERCENT=40, RETENTION_OFFER_MONTHS=2)
+
+
+@pytest.fixture
+def member(app, reader, auth, stripe_world):
+    """A reader who joined the monthly supporter plan (€5.00)."""
+
+    def _join():
+        stripe_world.pay(join(auth))
+        stripe_world.deliver()
+        return membership_of(app, reader)
+
+    return _join
 
 
 def requests(app):
     with app.app_context():
         return [
             (r.reason, r.comment, r.outcome, r.pause_months, r.coupon_id)
-            for r in db.session.scalars(select(CancellationRequest).order_by(CancellationRequest.id))
+            for r in db.session.scalars(
+                select(CancellationRequest).order_by(CancellationRequest.id)
+            )
         ]
 
 
@@ -107,8 +121,10 @@ def test_a_pause_suspends_the_perks_and_they_come_back_when_it_resumes(
     paused = membership_of(app, reader)
     assert paused.pause_behavior == "void" and paused.paused_from == paid_until
     resumes = paused.resumes_at
-    assert paid_until + timedelta(days=28 * months) < resumes < paid_until + timedelta(
-        days=31 * months
+    assert (
+        paid_until + timedelta(days=28 * months)
+        < resumes
+        < paid_until + timedelta(days=31 * months)
     )
     assert requests(app) == [("break", None, "paused", months, None)]
     sub = subscription(stripe_world, m)
@@ -309,8 +325,6 @@ def test_pausing_twice_is_refused(app, reader, member, auth):
 
 
 def test_a_yearly_membership_is_not_offered_a_pause(app, reader, auth, stripe_world):
-    from tests.billing.conftest import join
-
     stripe_world.pay(join(auth, interval="year"))
     stripe_world.deliver()
     m = membership_of(app, reader)
