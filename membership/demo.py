@@ -12,6 +12,7 @@ from membership.access import demo as access_demo
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.admin import demo as admin_demo
+from membership.billing import cancel_demo
 from membership.billing import demo as billing_demo
 from membership.extensions import db
 from membership.fundraisers import demo as fundraiser_demo
@@ -50,6 +51,8 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
     billing_demo.seed_paying_member,
     billing_demo.seed_member_in_grace,  # a failed renewal: the banner, the recovery mails
 ]
+SEEDERS.append(cancel_demo.seed_cancellation_reasons)  # the cancel page's reasons, by month
+SEEDERS.append(cancel_demo.seed_paused_member)  # a member who paused instead of cancelling
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
 
