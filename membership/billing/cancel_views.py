@@ -14,6 +14,7 @@ from membership.billing.forms import CancellationForm
 from membership.billing.models import Membership
 from membership.billing.views import bp
 from membership.extensions import db
+from membership.timeutil import utcnow
 
 # A refused choice: what the reader reads, and the status of the page that says it.
 REFUSED = {
@@ -168,6 +169,7 @@ def unpause_membership(membership_id: int):
     membership = _own(membership_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    ahead = membership.paused_from is not None and membership.paused_from > utcnow()
     try:
         cancellation.unpause(membership, current_user)
     except cancellation.CancellationError as exc:
@@ -176,5 +178,8 @@ def unpause_membership(membership_id: int):
         flash(message(membership), "error")
         return redirect(url_for("accounts.account"), 303)
     db.session.commit()
-    flash(_("Welcome back! Your membership and its perks are open again."))
+    if ahead:
+        flash(_("The pause is cancelled: your membership goes on as before."))
+    else:
+        flash(_("Welcome back! Your membership and its perks are open again."))
     return redirect(url_for("accounts.account"), 303)

@@ -23,6 +23,7 @@ from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.perks.services import access_by_source, active_grants, perks_held
 from membership.security import KEPT_AT_SIGN_IN
+from membership.timeutil import utcnow
 
 bp = Blueprint("billing", __name__)
 log = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ def account_section(user) -> dict:
         "perks": perks_held(grants),  # each perk once, with its latest end
         "payments": payments,
         "form": EmptyForm(),
+        "now": utcnow(),  # a pause that begins at the end of the paid period is still ahead
     }
 
 

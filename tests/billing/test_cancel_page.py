@@ -134,7 +134,8 @@ def test_a_pause_suspends_the_perks_and_they_come_back_when_it_resumes(
     assert perks_at(app, reader, paid_until - timedelta(minutes=1)) == PERKS
     assert perks_at(app, reader, paid_until + timedelta(minutes=1)) == []
     account = client.get("/account").get_data(as_text=True)
-    assert "It resumes on" in account and "End the pause now" in account
+    assert "pauses on" in account and "It resumes on" in account
+    assert "Cancel the pause" in account  # it begins at the end of the paid period
 
     stripe_world.deliver()
     # Into the pause, just before it resumes: the renewals inside it were voided.
@@ -186,14 +187,21 @@ def test_duplicated_and_reordered_pause_events_change_nothing_twice(
     assert perks_at(app, reader, from_unix(stripe_world.sandbox.now())) == PERKS
 
 
-def test_ending_the_pause_early_opens_the_perks_at_once(app, reader, member, auth, stripe_world):
+def test_ending_the_pause_early_opens_the_perks_at_once(
+    app, reader, member, auth, stripe_world, app_clock
+):
     m = member()
     choose(auth, m.id, "pause", months="3")
     stripe_world.advance(days=35)
     stripe_world.deliver()
+    app_clock.move_to(from_unix(stripe_world.sandbox.now()))  # the app lives at Stripe's time
     assert perks_at(app, reader, from_unix(stripe_world.sandbox.now())) == []
+    account = auth.client.get("/account").get_data(as_text=True)
+    assert "status-paused" in account and "Paused from" in account
+    assert "End the pause now" in account
     response = auth.post(f"/account/membership/{m.id}/unpause", form_page="/account")
     assert response.status_code == 303
+    assert "Welcome back!" in auth.client.get("/account").get_data(as_text=True)
     assert membership_of(app, reader).pause_behavior is None
     assert subscription(stripe_world, m)["pause_collection"] is None
     assert perks_at(app, reader, from_unix(stripe_world.sandbox.now())) == PERKS
@@ -351,3 +359,32 @@ def test_a_deleted_account_loses_its_words_not_its_counted_reason(app, reader, m
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     assert requests(app) == [("journalism", None, "cancelled", None, None)]
+
+
+# --- the demo -------------------------------------------------------------------------------
+
+
+def test_the_demo_has_a_paused_member_whose_account_says_when_it_resumes(
+    app, runner, stripe_world, mailbox
+):
+    from tests.conftest import Actions
+
+    result = runner.invoke(args=["demo", "seed", "--members", "3"])
+    assert result.exit_code == 0, result.output
+    assert "1 paused member" in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("Paused member"))
+    password = line.rsplit(" / ", 1)[1]
+    with app.app_context():
+        (request,) = db.session.scalars(
+            select(CancellationRequest).where(
+                CancellationRequest.user.has(email="paused@example.org")
+            )
+        ).all()
+        assert (request.outcome, request.pause_months, request.reason) == ("paused", 2, "break")
+        assert request.membership.pause_behavior == "void"
+    sub = sdk(stripe_world).v1.subscriptions.retrieve(request.membership.stripe_subscription_id)
+    assert sub["pause_collection"]["behavior"] == "void"
+    client = app.test_client()
+    Actions(client, mailbox).login(email="paused@example.org", password=password)
+    page = client.get("/account?lang=en").get_data(as_text=True)
+    assert 'id="pause-status"' in page
