@@ -3,6 +3,8 @@ and ending a pause early. Services: billing/cancellation.py."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
@@ -61,8 +63,9 @@ def _page(membership: Membership, form: CancellationForm, status: int = 200, pro
             for months in cancellation.PAUSE_MONTHS
         ]
     discounted = None
-    if offer is not None:
-        discounted = membership.amount - round(membership.amount * offer.percent_off / 100)
+    if offer is not None:  # rounded as Stripe's percent_off (and stripe_objects) rounds
+        off = Decimal(membership.amount) * offer.percent_off / 100
+        discounted = membership.amount - int(off.quantize(Decimal(1), ROUND_HALF_UP))
     page = render_template(
         "billing/cancel_membership.html",
         membership=membership,
