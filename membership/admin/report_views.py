@@ -32,6 +32,8 @@ class Table:
     currency: str | None = None
     money: set[int] = field(default_factory=set)
     month_column: int | None = None
+    # Columns of words (left-aligned like the first), not figures.
+    text: set[int] = field(default_factory=set)
 
     def display(self) -> list[list[str]]:
         """The rows as staff read them, written by Babel for the page's language: money,

@@ -26,15 +26,15 @@ PAUSED_MEMBER_EMAIL = "paused@example.org"
 # How often each reason is given (weights), and some words readers wrote.
 WEIGHTS = {"too_expensive": 34, "not_reading": 22, "break": 14, "journalism": 8, "payment": 4,
            "other": 6, None: 12}  # fmt: skip
-WORDS = [
-    "Money is tight this winter; I will be back.",
-    "I mostly read the newsletter, which is free anyway.",
-    "Moving abroad for a year.",
-    "Too many subscriptions at once.",
-    "I wanted more local reporting from the regions.",
-    "The card kept failing, easier to stop for now.",
-    "Please keep the investigations coming!",
-]
+WORDS = {
+    "too_expensive": ["Money is tight this winter; I will be back.",
+                      "Too many subscriptions at once."],
+    "not_reading": ["I mostly read the newsletter, which is free anyway."],
+    "break": ["Moving abroad for a year.", "A new baby: no time to read for now."],
+    "journalism": ["I wanted more local reporting from the regions."],
+    "payment": ["The card kept failing, easier to stop for now."],
+    "other": ["Please keep the investigations coming!"],
+}  # fmt: skip
 
 
 def seed_cancellation_reasons(summary, members: int, echo) -> None:
@@ -72,7 +72,7 @@ def seed_cancellation_reasons(summary, members: int, echo) -> None:
             reason = rng.choices(reasons, weights)[0]
             if row["outcome"] == "paused" and rng.random() < 0.5:
                 reason = "break"
-            words = rng.choice(WORDS) if reason and rng.random() < 0.3 else None
+            words = rng.choice(WORDS[reason]) if reason and rng.random() < 0.3 else None
             requests.append({**row, "reason": reason, "comment": words})
     if requests:
         db.session.execute(insert(CancellationRequest), requests)

@@ -5,6 +5,7 @@ and finally cancels with a reason; axe-core finds nothing serious on each page."
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,38 @@ def test_the_cancel_page_listens_pauses_and_cancels(
     expect(page.get_by_role("button", name="Resume my membership")).to_be_visible()
     shot(page, "account-cancelled")
     assert outcomes(app) == [("paused", "break", 2), ("cancelled", "not_reading", None)]
+
+
+def test_staff_read_the_reasons_and_outcomes_by_month(
+    app,
+    live_server,
+    page,
+    sandbox,
+    catalogue,
+    axe_source,  # noqa: F811
+):
+    from membership.accounts.models import Role
+    from membership.admin.demo import seed_volume
+
+    page.context.add_init_script(script=axe_source)
+    with app.app_context():
+        seed_volume(Summary(), 300, lambda *a: None)
+        from membership.billing.cancel_demo import seed_cancellation_reasons
+
+        seed_cancellation_reasons(Summary(), 0, lambda *a: None)
+        make_user(email="editor@example.org", name="Editor", role=Role.staff)
+        db.session.commit()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail", exact=True).fill("editor@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/(account|admin/?)$"))
+    page.goto(f"{live_server}/admin/")
+    page.get_by_role("navigation", name="Staff area").get_by_role(
+        "link", name="Cancellations"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancellation reasons and outcomes")
+    expect(page.get_by_role("heading", name="Outcomes by month")).to_be_visible()
+    expect(page.locator("svg.chart")).to_be_visible()
+    no_serious_problems(page, "cancellation report")
+    shot(page, "staff-cancellation-report")
