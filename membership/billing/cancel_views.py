@@ -15,8 +15,14 @@ from membership.billing import cancellation
 from membership.billing.forms import CancellationForm
 from membership.billing.models import Membership
 from membership.billing.views import bp
-from membership.extensions import db
+from membership.extensions import db, limiter
 from membership.timeutil import utcnow
+
+# Each choice asks Stripe several times: a reader (not an address) gets this many a minute/day.
+CHANGES_LIMIT = "10 per minute;60 per day"
+changes_limit = limiter.limit(
+    CHANGES_LIMIT, methods=["POST"], key_func=lambda: f"membership-changes-{current_user.get_id()}"
+)
 
 # A refused choice: what the reader reads, and the status of the page that says it.
 REFUSED = {
@@ -122,6 +128,7 @@ def _choose(membership_id: int, choice, done: str):
 
 @bp.post("/account/membership/<int:membership_id>/cancel")
 @login_required
+@changes_limit
 def cancel_membership(membership_id: int):
     """Cancel at the end of the paid period, with the reason given (if any)."""
     return _choose(
@@ -133,6 +140,7 @@ def cancel_membership(membership_id: int):
 
 @bp.post("/account/membership/<int:membership_id>/pause")
 @login_required
+@changes_limit
 def pause_membership(membership_id: int):
     """Pause for 1, 2 or 3 months instead of cancelling."""
 
@@ -156,6 +164,7 @@ def pause_membership(membership_id: int):
 
 @bp.post("/account/membership/<int:membership_id>/keep")
 @login_required
+@changes_limit
 def keep_membership(membership_id: int):
     """Stay, with the retention offer."""
     return _choose(
@@ -167,6 +176,7 @@ def keep_membership(membership_id: int):
 
 @bp.post("/account/membership/<int:membership_id>/unpause")
 @login_required
+@changes_limit
 def unpause_membership(membership_id: int):
     """End a pause now: the perks open again and the next renewal is charged."""
     membership = _own(membership_id)

@@ -388,3 +388,10 @@ def test_the_demo_has_a_paused_member_whose_account_says_when_it_resumes(
     Actions(client, mailbox).login(email="paused@example.org", password=password)
     page = client.get("/account?lang=en").get_data(as_text=True)
     assert 'id="pause-status"' in page
+
+
+def test_a_reader_cannot_hammer_stripe_through_the_cancel_page(app, reader, member, auth):
+    m = member()
+    answers = [choose(auth, m.id, "cancel", reason="nope").status_code for _ in range(11)]
+    assert answers[:10] == [422] * 10 and answers[10] == 429
+    assert requests(app) == []
