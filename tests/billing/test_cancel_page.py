@@ -395,3 +395,16 @@ def test_a_reader_cannot_hammer_stripe_through_the_cancel_page(app, reader, memb
     answers = [choose(auth, m.id, "cancel", reason="nope").status_code for _ in range(11)]
     assert answers[:10] == [422] * 10 and answers[10] == 429
     assert requests(app) == []
+
+
+@OFFER
+def test_a_trial_can_be_cancelled_but_not_paused_nor_discounted(app, reader, auth, stripe_world):
+    stripe_world.pay(join(auth, plan="insider"))
+    stripe_world.deliver()
+    m = membership_of(app, reader)
+    assert m.status == "trialing"
+    html = auth.client.get(f"/account/membership/{m.id}/cancel").get_data(as_text=True)
+    assert "Your free trial runs until" in html and "is paid until" not in html
+    assert "Take a break" not in html and "less" not in html
+    assert choose(auth, m.id, "cancel", reason="not_reading").status_code == 303
+    assert requests(app) == [("not_reading", None, "cancelled", None, None)]
