@@ -217,6 +217,10 @@ def test_the_offer_discounts_the_next_invoices_and_keeps_the_membership(
     app, reader, member, auth, stripe_world
 ):
     m = member()
+    # A day later (a coupon's months count from when it is applied: taken in the very second
+    # of joining, its second month would end exactly at the second renewal).
+    stripe_world.advance(days=1)
+    stripe_world.deliver()
     response = choose(auth, m.id, "keep", reason="too_expensive")
     assert response.status_code == 303
     assert requests(app) == [("too_expensive", None, "kept_with_offer", None, "retention_40pct_2m")]
