@@ -158,6 +158,7 @@ def _lazy_remember_cookie(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every page and API."""
     from membership.access import register as register_access
+    from membership.accounts.signin_views import bp as signin_bp
     from membership.accounts.views import bp as accounts_bp
     from membership.admin import register as register_admin
     from membership.billing import handlers  # noqa: F401 - registers the webhook handlers
@@ -167,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(signin_bp)  # sign-in by e-mail: /login/email, /login/code
     app.register_blueprint(billing_bp)
     from membership.gifts import handlers as gift_handlers  # noqa: F401 - webhook handlers
     from membership.gifts.views import bp as gifts_bp
@@ -178,6 +180,9 @@ def register_blueprints(app: Flask) -> None:
     from membership.fundraisers import register as register_fundraisers
 
     register_fundraisers(app)  # collective fundraiser: pages, progress API
+    from membership.donors import register as register_donors
+
+    register_donors(app)  # donors' yearly statements (after the fundraiser's account section)
     register_admin(app)  # the staff area, the fundraiser's and access rules' pages included
 
 

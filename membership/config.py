@@ -197,6 +197,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
             if origin.strip()
         ],
         "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
+        # The largest member file the staff page takes (flask members import has no limit).
+        "MEMBER_IMPORT_MAX_BYTES": _int(env, "MEMBER_IMPORT_MAX_BYTES", 5 * 1024 * 1024),
         # PostgreSQL: remember access facts per connection, kept exact by LISTEN/NOTIFY.
         "ACCESS_LIVE_CACHE": _bool(env.get("ACCESS_LIVE_CACHE"), default=True),
         # Every body is bounded (chunked ones too): no form or Stripe event comes near 1 MiB.
@@ -210,9 +212,17 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "EMAIL_TOKEN_MAX_AGE": _int(env, "EMAIL_TOKEN_MAX_AGE", 48 * 3600),
         "RESET_TOKEN_MAX_AGE": _int(env, "RESET_TOKEN_MAX_AGE", 3600),
+        # Sign-in by e-mail: how long a link and its code work (accounts/signin_links.py).
+        "SIGN_IN_LINK_MAX_AGE": _int(env, "SIGN_IN_LINK_MAX_AGE", 15 * 60),
         "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN") or "10 per minute;100 per day",
         "RATE_LIMIT_REGISTER": env.get("RATE_LIMIT_REGISTER") or "5 per minute;50 per day",
         "RATE_LIMIT_RESET": env.get("RATE_LIMIT_RESET") or "5 per minute;50 per day",
+        # "Send me a sign-in link": per client address, and (stricter: each one mails the
+        # address's owner) per submitted address.
+        "RATE_LIMIT_SIGN_IN_LINK": env.get("RATE_LIMIT_SIGN_IN_LINK") or "5 per minute;50 per day",
+        "RATE_LIMIT_SIGN_IN_ADDRESS": (
+            env.get("RATE_LIMIT_SIGN_IN_ADDRESS") or "3 per 15 minutes;10 per day"
+        ),
         # Donation form posts per client address: each one asks Stripe for a Checkout Session.
         "RATE_LIMIT_DONATE": env.get("RATE_LIMIT_DONATE") or "20 per minute",
         # Seconds the anonymous campaign page is served from the per-process micro-cache.
@@ -271,6 +281,8 @@ def test_config(
         RATE_LIMIT_LOGIN="1000 per minute",
         RATE_LIMIT_REGISTER="1000 per minute",
         RATE_LIMIT_RESET="1000 per minute",
+        RATE_LIMIT_SIGN_IN_LINK="1000 per minute",
+        RATE_LIMIT_SIGN_IN_ADDRESS="1000 per minute",
         RATE_LIMIT_DONATE="1000 per minute",
         SQLALCHEMY_ENGINE_OPTIONS={},
     )
