@@ -73,7 +73,7 @@ def _warn_plain_http(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the app-wide hooks."""
-    from membership import edge, errors, i18n, mail, models, security  # noqa: F401
+    from membership import attribution, edge, errors, i18n, mail, models, security  # noqa: F401
     from membership.accounts.models import User
     from membership.extensions import csrf, db, limiter, login_manager, migrate
     from membership.timeutil import render_migration_item
@@ -124,6 +124,7 @@ def register_extensions(app: Flask) -> None:
 
     i18n.init_app(app)
     security.init_app(app)
+    attribution.init_app(app)  # first touches (utm_*, ref, referrer) kept until signup
     mail.init_app(app)
     errors.init_app(app)
 

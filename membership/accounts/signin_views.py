@@ -16,6 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
+from membership import attribution
 from membership.accounts import forms, services, signin_links
 from membership.accounts.background import later
 from membership.accounts.tokens import InvalidToken
@@ -75,6 +76,7 @@ def enter_code():
         form.email.data = asked
     if form.validate_on_submit():
         result = signin_links.sign_in_with_code(form.email.data, form.code.data)
+        _attribute(result)
         db.session.commit()  # a wrong code's try counts too
         if result is not None:
             return _signed_in(result, remember=False)
@@ -102,12 +104,19 @@ def confirm(token: str):
         except InvalidToken:
             db.session.rollback()
             return _link_used()
+        _attribute(result)
         db.session.commit()
         return _signed_in(result, remember=form.remember.data)
     joining = pending.user_id is None and services.find_by_email(pending.email) is None
     return render_template(
         "accounts/sign_in_confirm.html", form=form, address=pending.email, joining=joining
     ), 400 if form.errors else 200
+
+
+def _attribute(result: signin_links.SignIn | None) -> None:
+    """A reader who joined by e-mail keeps where they came from, as one who registered does."""
+    if result is not None and result.created:
+        attribution.record_signup(result.user.id, attribution.current())
 
 
 def _link_used():

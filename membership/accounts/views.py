@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from membership import attribution
 from membership.accounts import forms, sections, services
 from membership.accounts.background import later
 from membership.accounts.services import AccountError, WrongPassword
@@ -60,6 +61,8 @@ def register():
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
+            if result.created:  # where the reader came from, kept with the account
+                attribution.record_signup(result.user.id, attribution.current())
             db.session.commit()
             if result.created:
                 login_user(result.user)

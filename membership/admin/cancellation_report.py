@@ -71,7 +71,6 @@ def build_cancellations(period: reports.Period) -> Built:
             _("What members wrote (newest first)"),
             [_("Date"), _("Reason"), _("Outcome"), _("Their words")],
             [_written(c, reasons, outcomes) for c in comments(period)],
-            text={1, 2, 3},
         ),
     ]
     chart = charts.bar_chart(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from membership import audit
+from membership import attribution, audit
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.accounts.services import AccountError
@@ -272,6 +272,8 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     membership.ref = subscription.metadata.get("ref") or membership.ref
     _mirror_pause(membership, subscription)
     db.session.flush()
+    if before["status"] is None:  # its first mirror: where the member came from, once
+        attribution.record_membership(membership.id, membership.user_id, subscription.metadata)
     changes = {
         name: [_plain(before[name]), _plain(getattr(membership, name))]
         for name in TRACKED

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from membership import attribution
 from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
 from membership.accounts.tokens import InvalidToken
@@ -71,8 +72,9 @@ def checkout(slug: str, choice: MultiDict | None = None):
         return _sign_in_first(slug, form)
     try:
         url = joining.start_checkout(
-            current_user, plan, form.interval.data, form.amount.data, form.ref.data or ""
-        )
+            current_user, plan, form.interval.data, form.amount.data, form.ref.data or "",
+            touch=attribution.current(),
+        )  # fmt: skip
     except joining.AlreadyMember:
         db.session.rollback()
         flash(_("You are a member already: change your plan here."))
@@ -193,6 +195,8 @@ def change_membership(membership_id: int, action: str):
 
 
 bp.add_app_template_global(labels.payment_label, "payment_label")
+bp.add_app_template_filter(labels.status_label, "status_label")
+bp.add_app_template_filter(labels.interval_label, "interval_label")
 
 
 def account_section(user) -> dict:

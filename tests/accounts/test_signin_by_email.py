@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from membership import attribution
 from membership.accounts.background import background
 from membership.accounts.models import SignInRequest, User
 from membership.extensions import db
@@ -372,3 +373,14 @@ def test_a_proven_accounts_password_stays(app, client, auth, mailbox):
     assert signed_in(other_device.client)
     auth.logout()
     assert auth.login(email=NEWCOMER).status_code == 303
+
+
+def test_joining_by_e_mail_keeps_where_the_reader_came_from(app, client, auth, mailbox):
+    client.get("/plans?utm_source=newsletter&utm_medium=email&ref=housing")
+    ask(auth, NEWCOMER)
+    link, _ = mailed(mailbox, NEWCOMER)
+    assert confirm(auth, link).status_code == 303
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == NEWCOMER))
+        touch = attribution.signup_of(user.id)
+        assert (touch.source, touch.medium, touch.ref) == ("newsletter", "email", "housing")

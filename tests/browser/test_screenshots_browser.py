@@ -34,7 +34,7 @@ OVERFLOW = """() => {
   const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
   for (const el of document.querySelectorAll(watched)) {
     const box = el.getBoundingClientRect();
-    if (!box.width) continue;
+    if (box.width <= 1 || box.height <= 1) continue;  // hidden, or for screen readers only
     let up = el.parentElement;  // inside a box that scrolls sideways: reachable, not cut off
     while (up && !scrolls(up)) up = up.parentElement;
     if (up) continue;

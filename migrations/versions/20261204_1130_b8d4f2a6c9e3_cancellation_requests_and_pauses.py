@@ -3,8 +3,8 @@ page and what they chose: cancelled, paused, kept with the retention offer) and 
 membership mirrored from Stripe's pause_collection (behavior, paused from, resumes at)
 
 Revision ID: b8d4f2a6c9e3
-Revises: b4d8e2f6a913
-Create Date: 2026-12-04 10:30:00
+Revises: d9c4a7e1f352
+Create Date: 2026-12-04 11:30:00
 
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b8d4f2a6c9e3"
-down_revision = "b4d8e2f6a913"
+down_revision = "d9c4a7e1f352"
 branch_labels = None
 depends_on = None
 
