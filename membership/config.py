@@ -57,6 +57,14 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _within(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    """Read a whole number from low to high, naming the setting when it is not one."""
+    value = _count(env, name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
 def _float(env: dict[str, str], name: str, default: float, positive: bool = False) -> float:
     """Read a finite non-negative (or, with `positive`, above zero) number of seconds, naming
     the setting when it is not one."""
@@ -231,6 +239,13 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         # notice (invoice.upcoming); 0 turns each off.
         "TRIAL_ENDING_MAIL": _bool(env.get("TRIAL_ENDING_MAIL"), default=True),
         "RENEWAL_NOTICE_MAIL": _bool(env.get("RENEWAL_NOTICE_MAIL"), default=True),
+        # The cancel page's retention offer: RETENTION_OFFER_PERCENT off each monthly payment
+        # for RETENTION_OFFER_MONTHS months (a Stripe coupon the app makes); 0: no offer.
+        # `make run` shows 25 % for 3 months unless set.
+        "RETENTION_OFFER_PERCENT": _within(
+            env, "RETENTION_OFFER_PERCENT", 25 if dev_server else 0, 0, 100
+        ),
+        "RETENTION_OFFER_MONTHS": _within(env, "RETENTION_OFFER_MONTHS", 3, 1, 12),
         "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
         "BABEL_DEFAULT_LOCALE": "en",

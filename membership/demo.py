@@ -13,6 +13,7 @@ from membership.accounts import demo as accounts_demo
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.admin import demo as admin_demo
+from membership.billing import cancel_demo
 from membership.billing import demo as billing_demo
 from membership.donors import demo as donors_demo
 from membership.extensions import db
@@ -54,6 +55,8 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
     billing_demo.seed_member_in_grace,  # a failed renewal: the banner, the recovery mails
     accounts_demo.seed_email_only_reader,  # signs in by e-mailed link and code only
 ]
+SEEDERS.append(cancel_demo.seed_cancellation_reasons)  # the cancel page's reasons, by month
+SEEDERS.append(cancel_demo.seed_paused_member)  # a member who paused instead of cancelling
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
 SEEDERS.append(donors_demo.seed_statement_donor)  # a donor with gifts, a refund, a statement

@@ -20,6 +20,7 @@ from membership.accounts.models import Role, User
 from membership.admin import cache, charts, reports, services, words
 from membership.admin.csvexport import csv_response, with_decimals
 from membership.admin.forms import GrantForm, NoteForm, RefundForm, SearchForm, WithdrawForm
+from membership.billing.cancellation import REASONS, requests_of
 from membership.extensions import db
 from membership.gifts.services import gifts_bought
 from membership.ledger.models import LedgerEntry
@@ -141,6 +142,7 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
         signup_touch=attribution.signup_of(user.id),
         touches={m.id: attribution.membership_of(m.id) for m in file.memberships},
         gift_purchases={g.payment_intent_id: g for g in gifts_bought(user.id)},
+        cancellations=requests_of(user.id),
         note_form=note_form or NoteForm(formdata=None),
         grant_form=grant_form or _grant_form(formdata=None),
         withdraw_form=WithdrawForm(formdata=None),
@@ -148,6 +150,7 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
         empty_form=EmptyForm(),
         now=utcnow(),
         is_admin=current_user.has_role(Role.admin),
+        reasons=REASONS,
     ), status
 
 
@@ -253,6 +256,7 @@ def refund(user_id: int, entry_id: int):
 
 
 from membership.admin import (  # noqa: E402, F401
+    cancellation_report,
     catalogue_views,
     fundraiser_report,
     recovery_report,

@@ -24,6 +24,7 @@ from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.perks.services import access_by_source, active_grants, perks_held
 from membership.security import KEPT_AT_SIGN_IN
+from membership.timeutil import utcnow
 
 bp = Blueprint("billing", __name__)
 log = logging.getLogger(__name__)
@@ -178,21 +179,18 @@ def fix_payment(token: str):
     return redirect(url, 303)
 
 
-@bp.post("/account/membership/<int:membership_id>/<any(cancel, resume):action>")
+@bp.post("/account/membership/<int:membership_id>/<any(resume):action>")
 @login_required
 def change_membership(membership_id: int, action: str):
-    """Cancel at the end of the paid period, or undo that."""
+    """Undo a cancellation at the end of the paid period (cancelling: cancel_views.py)."""
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.user_id != current_user.id or not membership.is_live:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.set_cancel_at_period_end(membership, action == "cancel", current_user)
+    services.set_cancel_at_period_end(membership, False, current_user)
     db.session.commit()
-    if action == "cancel":
-        flash(_("Your membership will end with the paid period. You can resume it until then."))
-    else:
-        flash(_("Your membership continues. Thank you!"))
+    flash(_("Your membership continues. Thank you!"))
     return redirect(url_for("accounts.account"), 303)
 
 
@@ -214,6 +212,7 @@ def account_section(user) -> dict:
         "perks": perks_held(grants),  # each perk once, with its latest end
         "payments": payments,
         "form": EmptyForm(),
+        "now": utcnow(),  # a pause that begins at the end of the paid period is still ahead
     }
 
 
@@ -224,3 +223,5 @@ def payment_banner(user) -> dict:
 
 sections.register("billing/_payment_banner.html", payment_banner)  # first: above everything
 sections.register("billing/_account_membership.html", account_section)
+
+from membership.billing import cancel_views  # noqa: E402, F401  (the cancel page's routes)

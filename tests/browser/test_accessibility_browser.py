@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from membership.accounts import tokens
 from membership.accounts.models import Role, User
 from membership.accounts.passwords import hash_password
-from membership.billing.models import Plan
+from membership.billing.models import Membership, Plan
 from membership.demo import DEMO_STAFF_EMAIL
 from membership.demo import seed as demo_seed
 from membership.donors import links as statement_links
@@ -165,6 +165,9 @@ def world(app, auth, stripe_world):
             "member": db.session.scalar(
                 select(User.id).where(User.role == Role.member, User.id != reader_id).limit(1)
             ),
+            "membership": db.session.scalar(
+                select(Membership.id).where(Membership.user_id == reader_id)
+            ),
         }
 
 
@@ -212,7 +215,8 @@ def test_every_page_passes_axe_with_one_h1_and_one_main(live_server, page, axe_s
     # The reader, signed in.
     sign_in(page, base, READER)
     for path in ["/account", "/account/email", "/account/password", "/account/delete",
-                 f"/account/donations/{world['donation']}/stop", "/checkout/success"]:  # fmt: skip
+                 f"/account/donations/{world['donation']}/stop", "/checkout/success",
+                 f"/account/membership/{world['membership']}/cancel"]:  # fmt: skip
         visit(page, base, path, problems)
     visit(page, base, "/admin/", problems, status=403)
     page.get_by_role("button", name="Sign out").click()
