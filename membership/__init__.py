@@ -73,7 +73,7 @@ def _warn_plain_http(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the app-wide hooks."""
-    from membership import edge, errors, i18n, mail, models, security  # noqa: F401
+    from membership import attribution, edge, errors, i18n, mail, models, security  # noqa: F401
     from membership.accounts.models import User
     from membership.extensions import csrf, db, limiter, login_manager, migrate
     from membership.timeutil import render_migration_item
@@ -124,6 +124,7 @@ def register_extensions(app: Flask) -> None:
 
     i18n.init_app(app)
     security.init_app(app)
+    attribution.init_app(app)  # first touches (utm_*, ref, referrer) kept until signup
     mail.init_app(app)
     errors.init_app(app)
 
@@ -158,6 +159,7 @@ def _lazy_remember_cookie(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every page and API."""
     from membership.access import register as register_access
+    from membership.accounts.signin_views import bp as signin_bp
     from membership.accounts.views import bp as accounts_bp
     from membership.admin import register as register_admin
     from membership.billing import handlers  # noqa: F401 - registers the webhook handlers
@@ -167,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(signin_bp)  # sign-in by e-mail: /login/email, /login/code
     app.register_blueprint(billing_bp)
     from membership.gifts import handlers as gift_handlers  # noqa: F401 - webhook handlers
     from membership.gifts.views import bp as gifts_bp
@@ -178,6 +181,10 @@ def register_blueprints(app: Flask) -> None:
     from membership.fundraisers import register as register_fundraisers
 
     register_fundraisers(app)  # collective fundraiser: pages, progress API
+    from membership.donors import register as register_donors
+
+    register_donors(app)  # donors' yearly statements (after the fundraiser's account section)
+
     from membership.host import register as register_host
 
     register_host(app)  # its fiscal host: transparency page and API, statements

@@ -126,8 +126,10 @@ def stripe_sandbox(host: str, port: int, webhook_url: str | None, state_file: st
 
 def init_app(app: Flask) -> None:
     """Attach the command groups."""
+    from membership import members
     from membership.billing import cli as billing_cli  # noqa: F401 - adds the stripe commands
 
     for group in (users_cli, demo_cli, mail_cli, stripe_cli, dunning_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker)
+    members.init_app(app)  # flask members import | export

@@ -57,6 +57,14 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _within(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    """Read a whole number from low to high, naming the setting when it is not one."""
+    value = _count(env, name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
 def _float(env: dict[str, str], name: str, default: float, positive: bool = False) -> float:
     """Read a finite non-negative (or, with `positive`, above zero) number of seconds, naming
     the setting when it is not one."""
@@ -189,6 +197,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
             if origin.strip()
         ],
         "METER_FREE_ARTICLES": _int(env, "METER_FREE_ARTICLES", 3),
+        # The largest member file the staff page takes (flask members import has no limit).
+        "MEMBER_IMPORT_MAX_BYTES": _int(env, "MEMBER_IMPORT_MAX_BYTES", 5 * 1024 * 1024),
         # PostgreSQL: remember access facts per connection, kept exact by LISTEN/NOTIFY.
         "ACCESS_LIVE_CACHE": _bool(env.get("ACCESS_LIVE_CACHE"), default=True),
         # Every body is bounded (chunked ones too): no form or Stripe event comes near 1 MiB.
@@ -202,9 +212,17 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "EMAIL_TOKEN_MAX_AGE": _int(env, "EMAIL_TOKEN_MAX_AGE", 48 * 3600),
         "RESET_TOKEN_MAX_AGE": _int(env, "RESET_TOKEN_MAX_AGE", 3600),
+        # Sign-in by e-mail: how long a link and its code work (accounts/signin_links.py).
+        "SIGN_IN_LINK_MAX_AGE": _int(env, "SIGN_IN_LINK_MAX_AGE", 15 * 60),
         "RATE_LIMIT_LOGIN": env.get("RATE_LIMIT_LOGIN") or "10 per minute;100 per day",
         "RATE_LIMIT_REGISTER": env.get("RATE_LIMIT_REGISTER") or "5 per minute;50 per day",
         "RATE_LIMIT_RESET": env.get("RATE_LIMIT_RESET") or "5 per minute;50 per day",
+        # "Send me a sign-in link": per client address, and (stricter: each one mails the
+        # address's owner) per submitted address.
+        "RATE_LIMIT_SIGN_IN_LINK": env.get("RATE_LIMIT_SIGN_IN_LINK") or "5 per minute;50 per day",
+        "RATE_LIMIT_SIGN_IN_ADDRESS": (
+            env.get("RATE_LIMIT_SIGN_IN_ADDRESS") or "3 per 15 minutes;10 per day"
+        ),
         # Donation form posts per client address: each one asks Stripe for a Checkout Session.
         "RATE_LIMIT_DONATE": env.get("RATE_LIMIT_DONATE") or "20 per minute",
         # Seconds the anonymous campaign page is served from the per-process micro-cache.
@@ -221,6 +239,13 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, object]:
         # notice (invoice.upcoming); 0 turns each off.
         "TRIAL_ENDING_MAIL": _bool(env.get("TRIAL_ENDING_MAIL"), default=True),
         "RENEWAL_NOTICE_MAIL": _bool(env.get("RENEWAL_NOTICE_MAIL"), default=True),
+        # The cancel page's retention offer: RETENTION_OFFER_PERCENT off each monthly payment
+        # for RETENTION_OFFER_MONTHS months (a Stripe coupon the app makes); 0: no offer.
+        # `make run` shows 25 % for 3 months unless set.
+        "RETENTION_OFFER_PERCENT": _within(
+            env, "RETENTION_OFFER_PERCENT", 25 if dev_server else 0, 0, 100
+        ),
+        "RETENTION_OFFER_MONTHS": _within(env, "RETENTION_OFFER_MONTHS", 3, 1, 12),
         "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
         "BABEL_DEFAULT_LOCALE": "en",
@@ -256,6 +281,8 @@ def test_config(
         RATE_LIMIT_LOGIN="1000 per minute",
         RATE_LIMIT_REGISTER="1000 per minute",
         RATE_LIMIT_RESET="1000 per minute",
+        RATE_LIMIT_SIGN_IN_LINK="1000 per minute",
+        RATE_LIMIT_SIGN_IN_ADDRESS="1000 per minute",
         RATE_LIMIT_DONATE="1000 per minute",
         SQLALCHEMY_ENGINE_OPTIONS={},
     )

@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from membership.access import demo as access_demo
+from membership.accounts import demo as accounts_demo
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.admin import demo as admin_demo
+from membership.billing import cancel_demo
 from membership.billing import demo as billing_demo
+from membership.donors import demo as donors_demo
 from membership.extensions import db
 from membership.fundraisers import demo as fundraiser_demo
 from membership.host import demo as host_demo
+from membership.members import demo as members_demo
 
 DEMO_STAFF_EMAIL = "staff@example.org"
 
@@ -50,9 +54,14 @@ SEEDERS: list[Callable[[Summary, int, Callable[[str], None]], None]] = [
     admin_demo.seed_volume,  # members with 24 months of memberships, payments and gifts
     billing_demo.seed_paying_member,
     billing_demo.seed_member_in_grace,  # a failed renewal: the banner, the recovery mails
+    accounts_demo.seed_email_only_reader,  # signs in by e-mailed link and code only
 ]
+SEEDERS.append(cancel_demo.seed_cancellation_reasons)  # the cancel page's reasons, by month
+SEEDERS.append(cancel_demo.seed_paused_member)  # a member who paused instead of cancelling
 SEEDERS.append(access_demo.seed_access)  # article-access rules
 SEEDERS.append(fundraiser_demo.seed_fundraiser)  # the live collective fundraiser
+SEEDERS.append(donors_demo.seed_statement_donor)  # a donor with gifts, a refund, a statement
+SEEDERS.append(members_demo.seed_imported)  # readers imported from Ghost and Substack
 SEEDERS.append(host_demo.seed_host)  # its fiscal host: fees, grants, a newsroom's staff
 
 

@@ -41,6 +41,8 @@ SUBJECTS = {
     "verify_email": lazy_gettext("Confirm your e-mail address"),
     "account_exists": lazy_gettext("Someone tried to register with your e-mail address"),
     "reset_password": lazy_gettext("Reset your password"),
+    "sign_in_link": lazy_gettext("Your sign-in link"),
+    "sign_in_join": lazy_gettext("Confirm your e-mail address to join"),
     "password_changed": lazy_gettext("Your password was changed"),
     "email_change": lazy_gettext("Confirm your new e-mail address"),
     "email_changed": lazy_gettext("Your e-mail address was changed"),
@@ -58,9 +60,12 @@ SUBJECTS = {
     "gift_received": lazy_gettext("You have been given a membership"),
     "gift_receipt": lazy_gettext("Your gift membership receipt"),
     "donation_receipt": lazy_gettext("Thank you for your gift: your receipt"),  # fundraisers
+    "donor_statement": lazy_gettext("Your statement of gifts"),  # donors
 }
 
 _PENDING = "membership.mail.pending"
+# Names the context keys erased once the mail is sent (sign-in links and codes).
+_SECRET = "$secret"  # noqa: S105 - a key name, not a secret  # nosec B105
 _MONEY = "$money"
 _DATE = "$date"
 MAX_ATTEMPTS = 10
@@ -136,16 +141,21 @@ def queue_mail(
     *,
     locale: str = "en",
     dedupe_key: str | None = None,
+    secret: tuple[str, ...] = (),
 ) -> MailJob | None:
-    """Queue a mail in the current transaction; returns None when the dedupe key was used."""
+    """Queue a mail in the current transaction; returns None when the dedupe key was used.
+    The context keys named in `secret` (a sign-in link, a code) are erased once it is sent."""
     if template not in SUBJECTS:
         raise ValueError(f"unknown mail template {template!r}")
+    # The links of a mail point at the site that queued it, whichever process sends it.
+    stored = {"base_url": current_app.config["BASE_URL"], **(context or {})}
+    if secret:
+        stored[_SECRET] = list(secret)
     values = {
         "template": template,
         "recipient": recipient,
         "locale": locale,
-        # The links of a mail point at the site that queued it, whichever process sends it.
-        "context": {"base_url": current_app.config["BASE_URL"], **(context or {})},
+        "context": stored,
         "dedupe_key": dedupe_key,
         "status": "pending",
         "attempts": 0,
@@ -353,9 +363,18 @@ def _attempt(session: Session, job: MailJob) -> int:
     job.status = "sent"
     job.sent_at = utcnow()
     job.last_error = None
+    if _SECRET in job.context:  # only the mail itself carries them from now on
+        job.context = _without_secrets(job.context)
     job.next_attempt_at = None
     session.commit()
     return 1
+
+
+def _without_secrets(context: dict[str, Any]) -> dict[str, Any]:
+    """A sent mail's context with its secret values blanked (a new dict: JSON columns see a
+    change only on assignment)."""
+    secret = set(context.get(_SECRET) or ())
+    return {key: "" if key in secret else value for key, value in context.items()}
 
 
 def render(job: MailJob, session: Session | None = None) -> EmailMessage:

@@ -3,6 +3,7 @@
 from membership.access.models import AccessRule, ApiKey, MeterRead  # noqa: F401
 from membership.accounts.models import User  # noqa: F401
 from membership.admin.models import StaffNote  # noqa: F401 - staff notes, report indexes
+from membership.attribution import Attribution  # noqa: F401
 from membership.audit import AuditEntry  # noqa: F401
 from membership.billing.models import (  # noqa: F401
     Membership,

@@ -78,6 +78,8 @@ def test_hostile_form_input_never_reaches_a_500(app, mailbox, stripe_world):
         (anon, "/register", "/register", ["email", "name", "password", "locale", "email_consent"]),
         (anon, "/login", "/login", ["email", "password", "remember"]),
         (anon, "/reset-password", "/reset-password", ["email"]),
+        (anon, "/login/email", "/login", ["email", "password", "remember"]),
+        (anon, "/login/code", "/login/code", ["email", "code"]),
         (member, "/account/profile", "/account", ["name", "locale", "email_consent"]),
     ]
     bad, statuses = [], set()

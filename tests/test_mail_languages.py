@@ -27,7 +27,8 @@ GIFT = {"plan": "Supporter", "months": 6, "code": "ABCD2345", "message": "", "fr
 DONATION = {"campaign": "Reporters Together", "outlet": "Mountain Post", "monthly": False,
             "offline": False, "donation_id": 12, "receipt_number": "D-12",
             "campaign_url": "http://127.0.0.1:5000/fundraisers/reporters-together",
-            **RECEIPT}  # fmt: skip
+            "statement_url": "http://127.0.0.1:5000/donors/statement/t0ken?lang=ka",
+            "statement_year": 2027, **RECEIPT}  # fmt: skip
 DESCRIBED = {"plan": "Supporter", "amount": mail.money(500, "eur"), "interval": "month"}
 
 # Each mail with the context its service queues (several for mails with variants).
@@ -35,6 +36,10 @@ CASES = {
     "verify_email": {"url": "http://127.0.0.1:5000/verify-email/t0ken"},
     "account_exists": {"reset_url": "http://127.0.0.1:5000/reset-password"},
     "reset_password": {"url": "http://127.0.0.1:5000/reset-password/t0ken"},
+    "sign_in_link": {"url": "http://127.0.0.1:5000/login/email/t0ken", "code": "042917",
+                     "minutes": 15},
+    "sign_in_join": {"url": "http://127.0.0.1:5000/login/email/t0ken", "code": "042917",
+                     "minutes": 15},
     "password_changed": {},
     "email_change": {"url": "http://127.0.0.1:5000/verify-email/t0ken"},
     "email_changed": {"new_email": "new@example.org"},
@@ -69,6 +74,20 @@ CASES.update({
     "trial_ending": {**AHEAD, "yearly": False},
     "trial_ending/year": {**AHEAD, "yearly": True},
     "renewal_notice": {**AHEAD, "yearly": True},
+})  # fmt: skip
+STATEMENT = {"year": 2026, "gifts": 3, "host": "Newsroom Members Ltd", "running": False,
+             "up_to": mail.date(PAID),
+             "statement_url": "http://127.0.0.1:5000/donors/statement/t0ken?lang=ka",
+             "pdf_url": "http://127.0.0.1:5000/donors/statement/t0ken.pdf?lang=ka",
+             "totals": [{"currency": "EUR", "given": mail.money(2500, "eur"),
+                         "returned": mail.money(1000, "eur"), "net": mail.money(1500, "eur"),
+                         "any_returned": True},
+                        {"currency": "GEL", "given": mail.money(5000, "gel"),
+                         "returned": mail.money(0, "gel"), "net": mail.money(5000, "gel"),
+                         "any_returned": False}]}  # fmt: skip
+CASES.update({
+    "donor_statement": STATEMENT,
+    "donor_statement/so-far": {**STATEMENT, "running": True, "gifts": 1},
 })  # fmt: skip
 # Mails whose wording another piece of work owns, rendered by their own tests.
 ELSEWHERE: set[str] = set()

@@ -125,3 +125,34 @@ class DeleteAccountForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons such as sign out."""
+
+
+def valid_code(form, field) -> None:
+    """Accept six digits (spaces or a dash between them allowed)."""
+    from membership.accounts.signin_links import clean_code
+
+    if clean_code(field.data) is None:
+        raise ValidationError(_l("Enter the 6 digits from the mail."))
+
+
+class SignInLinkForm(FlaskForm):
+    """Ask for a sign-in link and code by e-mail (or, for a new address, to join)."""
+
+    email = EmailField(_l("E-mail"), validators=EMAIL)
+
+
+class SignInCodeForm(FlaskForm):
+    """Type the 6-digit code from the sign-in mail."""
+
+    email = EmailField(_l("E-mail"), validators=EMAIL)
+    code = StringField(
+        _l("Code from the e-mail"),
+        validators=[DataRequired(message=_l("Enter the 6 digits from the mail.")), valid_code],
+        render_kw={"inputmode": "numeric", "maxlength": 9, "spellcheck": "false"},
+    )
+
+
+class ConfirmSignInForm(FlaskForm):
+    """The button behind a sign-in link: opening the link alone signs nobody in."""
+
+    remember = BooleanField(_l("Keep me signed in on this device"))

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from membership.extensions import db
@@ -66,6 +66,12 @@ class User(UserMixin, db.Model):
         return self.deleted_at is None
 
     @property
+    def has_password(self) -> bool:
+        """Whether a password opens the account: readers who joined by e-mail have none until
+        they set one ("!" marks it, as for deleted accounts: no argon2 hash starts so)."""
+        return not self.password_hash.startswith("!")
+
+    @property
     def is_verified(self) -> bool:
         """Whether the reader proved the e-mail address."""
         return self.verified_at is not None
@@ -81,3 +87,24 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class SignInRequest(db.Model):
+    """One "send me a sign-in link" request: a single-use link and a 6-digit code, mailed
+    together; only their hashes are kept. Using either one uses the request up."""
+
+    __tablename__ = "sign_in_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The address asked for, normalised; no account may have it yet (joining by e-mail).
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    # The account the address had when the request was made; None: the link creates one.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_url: Mapped[str | None] = mapped_column(String(2000))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

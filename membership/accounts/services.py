@@ -9,11 +9,11 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 
 from membership import audit
 from membership.accounts import passwords, tokens
-from membership.accounts.models import Role, User, new_session_token
+from membership.accounts.models import Role, SignInRequest, User, new_session_token
 from membership.extensions import db
 from membership.mail import queue_mail
 from membership.timeutil import utcnow
@@ -164,7 +164,7 @@ def verify_email(token: str) -> User:
 def authenticate(email: str, password: str) -> User | None:
     """The account these credentials open, or None; as slow for unknown addresses as for known."""
     user = find_by_email(email)
-    if user is None:
+    if user is None or not user.has_password:  # joined by e-mail: no password opens it
         passwords.burn_time(password)
         return None
     if not passwords.verify_password(user.password_hash, password):
@@ -212,11 +212,20 @@ def reset_password(token: str, new_password: str) -> User:
 
 
 def change_password(user: User, current: str, new_password: str) -> None:
-    """Change the password after checking the current one; other sessions end."""
-    if not passwords.verify_password(user.password_hash, current):
+    """Change the password after checking the current one (a reader who has none sets a first
+    one, `current` unused); other sessions end."""
+    had_password = user.has_password
+    if had_password and not passwords.verify_password(user.password_hash, current):
         raise WrongPassword()
     _set_password(user, new_password)
-    audit.record("account.password_changed", "user", user.id, actor_id=user.id)
+    action = "account.password_changed" if had_password else "account.password_set"
+    audit.record(action, "user", user.id, actor_id=user.id)
+
+
+def confirms(user: User, password: str) -> bool:
+    """Whether `password` confirms an action of the signed-in reader: their password, or
+    nothing for a reader without one (their session, from a mailed link, is all they have)."""
+    return not user.has_password or passwords.verify_password(user.password_hash, password)
 
 
 def _set_password(user: User, new_password: str) -> None:
@@ -233,7 +242,7 @@ def _set_password(user: User, new_password: str) -> None:
 def check_email_change(user: User, new_email: str, password: str) -> str:
     """Check a request to move the account to `new_email`; returns the address normalised.
     Whether another account has it is send_email_change()'s question, after the answer."""
-    if not passwords.verify_password(user.password_hash, password):
+    if not confirms(user, password):
         raise WrongPassword()
     normalized = normalize_email(new_email)
     if normalized == user.email:
@@ -282,11 +291,17 @@ BEFORE_DELETE: list[Callable[[User], None]] = []
 
 def delete_account(user: User, password: str) -> None:
     """Erase personal data; the row stays, anonymised, so money records keep their owner."""
-    if not passwords.verify_password(user.password_hash, password):
+    if not confirms(user, password):
         raise WrongPassword()
     for hook in BEFORE_DELETE:
         hook(user)
     queue_mail("account_deleted", user.email, {"name": user.name}, locale=user.locale)
+    # Sign-in requests hold the address: they go with it.
+    db.session.execute(
+        delete(SignInRequest).where(
+            or_(SignInRequest.user_id == user.id, SignInRequest.email == user.email)
+        )
+    )
     user.email = f"deleted-{user.id}@invalid.invalid"
     user.name = ""
     user.password_hash = UNUSABLE_PASSWORD

@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from membership import attribution
 from membership.accounts import forms, sections, services
 from membership.accounts.background import later
 from membership.accounts.services import AccountError, WrongPassword
@@ -60,6 +61,8 @@ def register():
         except AccountError as exc:
             form.password.errors.append(str(exc))
         else:
+            if result.created:  # where the reader came from, kept with the account
+                attribution.record_signup(result.user.id, attribution.current())
             db.session.commit()
             if result.created:
                 login_user(result.user)
@@ -210,11 +213,15 @@ def update_profile():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    """Change the password; other devices are signed out."""
+    """Change the password, or set a first one (readers who joined by e-mail); other devices
+    are signed out."""
     form = forms.ChangePasswordForm(user=current_user)
+    if not current_user.has_password:
+        del form.current
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data)
+            current = form.current.data if form.current else ""
+            services.change_password(current_user, current, form.password.data)
         except WrongPassword:
             db.session.rollback()
             form.current.errors.append(_("That is not your current password."))
@@ -234,12 +241,10 @@ def change_password():
 @login_required
 def change_email():
     """Ask to move the account to a new address, confirmed from that address."""
-    form = forms.ChangeEmailForm()
+    form = _without_password(forms.ChangeEmailForm())
     if form.validate_on_submit():
         try:
-            new_email = services.check_email_change(
-                current_user, form.email.data, form.password.data
-            )
+            new_email = services.check_email_change(current_user, form.email.data, _password(form))
         except WrongPassword:
             db.session.rollback()
             form.password.errors.append(_("That is not your current password."))
@@ -270,10 +275,10 @@ def confirm_email_change(token: str):
 @login_required
 def delete_account():
     """Delete the account: personal data erased, payment records kept without a name."""
-    form = forms.DeleteAccountForm()
+    form = _without_password(forms.DeleteAccountForm())
     if form.validate_on_submit():
         try:
-            services.delete_account(current_user, form.password.data)
+            services.delete_account(current_user, _password(form))
         except WrongPassword:
             db.session.rollback()
             form.password.errors.append(_("That is not your current password."))
@@ -301,6 +306,18 @@ def export():
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _without_password(form):
+    """The form without its "current password" field for a reader who has none."""
+    if not current_user.has_password:
+        del form.password
+    return form
+
+
+def _password(form) -> str:
+    """The current password the form asked for ("" when it asked none)."""
+    return form.password.data if form.password else ""
 
 
 def _end_session() -> None:

@@ -16,6 +16,7 @@ import click
 from sqlalchemy import func, insert, select
 
 from membership.accounts.models import Role, User
+from membership.attribution import Attribution
 from membership.billing.models import Membership, PaymentRecovery, Plan, StripeEvent
 from membership.extensions import db
 from membership.ledger.models import EntryKind, LedgerEntry
@@ -25,6 +26,20 @@ DEFAULT_VOLUME = 150  # members added on the first `make run`, so that the repor
 BATCH = 2000
 REFS = ["", "", "", "investigation-water", "climate-explainer", "election-guide", "newsletter",
         "homepage", "podcast-ep-12", "housing-series"]  # fmt: skip
+# First touches (utm source, medium, campaign, referring host), as often as they come: the
+# conversions-by-source report and a member's file show them. None: direct or unknown.
+TOUCHES = [None] * 4 + [
+    ("newsletter", "email", "weekly-digest", None),
+    ("newsletter", "email", "weekly-digest", None),
+    ("newsletter", "email", "year-end-appeal", None),
+    ("facebook", "social", "spring-drive", None),
+    ("mastodon", "social", "", None),
+    ("google", "cpc", "brand-2026", None),
+    ("partner-radio", "partner", "election-special", None),
+    (None, None, None, "news.google.com"),
+    (None, None, None, "reddit.com"),
+    (None, None, None, "river-daily.example.org"),
+]
 
 
 def seed_volume(summary, members: int, echo: Callable[[str], None]) -> None:
@@ -173,6 +188,9 @@ def _history(user_ids: list[int], plans: dict[str, Plan], rng: random.Random, no
             at = now - timedelta(days=rng.uniform(0, 730))
             ledger.append(_entry(EntryKind.offline, 20000, "eur", f"offline_demo_{uid}", at, uid,
                                  None))  # fmt: skip
+    touches = _touches(ids, rows, rng)
+    if touches:
+        db.session.execute(insert(Attribution), touches)
     for start in range(0, len(ledger), 5000):
         db.session.execute(insert(LedgerEntry), ledger[start : start + 5000])
     if failures:
@@ -180,6 +198,25 @@ def _history(user_ids: list[int], plans: dict[str, Plan], rng: random.Random, no
     if recoveries:
         db.session.execute(insert(PaymentRecovery), recoveries)
     return {"memberships": len(rows), "ledger": len(ledger)}
+
+
+def _touches(ids: list[int], rows: list[dict], rng: random.Random) -> list[dict]:
+    """Where the demo members came from: the same first touch on the account (its signup) and
+    on its membership (the first payment), a few days before joining."""
+    out = []
+    for mid, row in zip(ids, rows, strict=True):
+        touch = rng.choice(TOUCHES)
+        if touch is None and not row["ref"]:
+            continue  # direct: nothing recorded
+        source, medium, campaign, referrer = touch or (None, None, None, None)
+        values = {"source": source, "medium": medium, "campaign": campaign or None,
+                  "referrer": referrer, "ref": row["ref"],
+                  "landing": f"/demo/article/{row['ref']}" if row["ref"] else "/plans",
+                  "touched_at": row["started_at"] - timedelta(days=rng.uniform(0, 5)),
+                  "created_at": row["started_at"]}  # fmt: skip
+        out.append({**values, "user_id": None, "membership_id": mid})
+        out.append({**values, "user_id": row["user_id"], "membership_id": None})
+    return out
 
 
 def _failed_renewal(mid: int, row: dict, extra: dict, rng: random.Random, now: datetime):

@@ -45,12 +45,17 @@ def build_fundraisers(period: reports.Period) -> Built:
                 charts.bar_chart(
                     [o.name for o in campaign.outlets],
                     [
-                        (_("Card gifts"), [o.gifts for o in campaign.outlets]),
-                        (_("Monthly gifts"), [o.monthly_gifts for o in campaign.outlets]),
-                        (_("Offline"), [o.offline for o in campaign.outlets]),
+                        (_("Card gifts"), [o.gifts for o in campaign.outlets], charts.ORANGE),
+                        (
+                            _("Monthly gifts"),
+                            [o.monthly_gifts for o in campaign.outlets],
+                            charts.GREEN,
+                        ),
+                        (_("Offline"), [o.offline for o in campaign.outlets], charts.VIOLET),
                     ],
                     _("%(title)s: gifts per outlet", title=campaign.title),
                     fmt=lambda v, c=campaign.currency: format_money(int(v), c),
+                    categories=True,
                 )
             )
     notes = [
@@ -62,7 +67,7 @@ def build_fundraisers(period: reports.Period) -> Built:
             "whole campaign, net and backers are the figures on the public bar."
         )
     ]
-    return Built(tables, chart_list, notes, CSV_HEADER, csv_rows)
+    return Built(tables, chart_list, notes, CSV_HEADER, csv_rows, csv_money=[3, 4, 5, 6, 7])
 
 
 register("fundraisers", _l("Fundraiser totals per campaign and outlet"), build_fundraisers)

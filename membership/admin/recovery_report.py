@@ -10,8 +10,8 @@ from membership.admin.recovery import FunnelRow, funnel
 from membership.admin.report_views import Built, Table, register
 
 CSV_HEADER = ["month", "currency", "failed", "recovered_within_grace", "recovered_after_grace",
-              "lost", "in_grace", "recovery_rate_percent", "amount_failed_minor",
-              "amount_recovered_minor", "amount_lost_minor"]  # fmt: skip
+              "lost", "in_grace", "recovery_rate_percent", "amount_failed",
+              "amount_recovered", "amount_lost"]  # fmt: skip
 
 
 def _cells(row: FunnelRow) -> list:
@@ -32,12 +32,16 @@ def build_recovery(period: reports.Period) -> Built:
         )
         chart_list.append(
             charts.bar_chart(
-                [r.month for r in rows],
-                [  # the chart colours them blue, orange, green, violet
-                    (_("Recovered within grace"), [r.recovered_in_grace for r in rows]),
-                    (_("Lost"), [r.lost for r in rows]),
-                    (_("Recovered later"), [r.recovered_later for r in rows]),
-                    (_("Still in grace"), [r.in_grace for r in rows]),
+                [reports.month_label(r.month) for r in rows],
+                [
+                    (
+                        _("Recovered within grace"),
+                        [r.recovered_in_grace for r in rows],
+                        charts.GREEN,
+                    ),
+                    (_("Lost"), [r.lost for r in rows], charts.RED),
+                    (_("Recovered later"), [r.recovered_later for r in rows], charts.BLUE),
+                    (_("Still in grace"), [r.in_grace for r in rows], charts.AMBER),
                 ],
                 _("Failed renewals by outcome (%(c)s)", c=currency.upper()),
             )
@@ -55,7 +59,7 @@ def build_recovery(period: reports.Period) -> Built:
             "still in grace. Amount recovered is what those invoices brought in."
         )
     ]
-    return Built(tables, chart_list, notes, CSV_HEADER, csv_rows)
+    return Built(tables, chart_list, notes, CSV_HEADER, csv_rows, csv_money=[8, 9, 10])
 
 
 register("recovery", _l("Payment recovery"), build_recovery)

@@ -13,9 +13,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from membership.admin import charts, reports
-from membership.admin.csvexport import csv_response
+from membership.admin.csvexport import csv_response, with_decimals
 from membership.admin.forms import ReportFilter
 from membership.admin.views import bp, revenue_chart
+from membership.billing.labels import STATUS_WORDS, status_label
 from membership.money import format_money
 
 MAX_DAYS = 366 * 10
@@ -32,6 +33,27 @@ class Table:
     currency: str | None = None
     money: set[int] = field(default_factory=set)
     month_column: int | None = None
+    numeric: set[int] = field(default_factory=set)  # columns of preformatted amounts
+
+    def classes(self) -> list[str]:
+        """Each column's class: "month", "num" (right-aligned, never wrapped), "when" (a date,
+        never wrapped) or "" (text, which may wrap)."""
+        out = []
+        for i in range(len(self.header)):
+            values = [row[i] for row in self.rows if row[i] is not None]
+            if i == self.month_column:
+                out.append("month")
+            elif (
+                i in self.money
+                or i in self.numeric
+                or (values and all(isinstance(v, (int, Decimal, float)) for v in values))
+            ):
+                out.append("num")
+            elif values and all(isinstance(v, date) for v in values):
+                out.append("when")
+            else:
+                out.append("")
+        return out
 
     def display(self) -> list[list[str]]:
         """The rows as staff read them, written by Babel for the page's language: money,
@@ -66,6 +88,15 @@ class Built:
     csv_header: list[str] = field(default_factory=list)
     csv_rows: list[list] = field(default_factory=list)
     dated: bool = True
+    csv_money: list[int] = field(default_factory=list)  # columns of minor units in csv_rows
+    csv_currency: int = 1  # the column of the currency of those amounts
+
+    def csv(self) -> tuple[list[str], object]:
+        """The CSV's header and rows: money as decimal amounts beside the currency, the minor
+        units in extra columns at the end."""
+        if not self.csv_money:
+            return self.csv_header, iter(self.csv_rows)
+        return with_decimals(self.csv_header, self.csv_rows, self.csv_money, self.csv_currency)
 
 
 # --- the reports ----------------------------------------------------------------------------
@@ -74,23 +105,27 @@ class Built:
 def build_status(period: reports.Period) -> Built:
     """Members by status and plan (now)."""
     data = reports.members_by_status()
+    order = {status: n for n, status in enumerate(STATUS_WORDS)}  # live first, never-paid last
+    rows = sorted(data.rows, key=lambda r: (order.get(r.status, len(order)), r.status, r.plan))
+    statuses = sorted(data.by_status, key=lambda s: (order.get(s, len(order)), s))
     table = Table(
         _("Memberships by status and plan"),
         [_("Status"), _("Plan"), _("Memberships")],
-        [[r.status, r.plan, r.count] for r in data.rows],
+        [[status_label(r.status), r.plan, r.count] for r in rows],
     )
     chart = charts.bar_chart(
-        list(data.by_status),
-        [(_("Memberships"), list(data.by_status.values()))],
+        [status_label(s) for s in statuses],
+        [(_("Memberships"), [data.by_status[s] for s in statuses], charts.BLUE)],
         _("Memberships by status"),
+        categories=True,
     )
-    notes = [_("A snapshot of today; the date filter does not apply. Total: %(n)d.", n=data.total)]
+    notes = [_("A snapshot of today. Total: %(n)s.", n=format_decimal(data.total))]
     return Built(
         [table],
         [chart],
         notes,
-        ["status", "plan", "memberships"],
-        [[r.status, r.plan, r.count] for r in data.rows],
+        ["status", "status_label", "plan", "memberships"],
+        [[r.status, status_label(r.status), r.plan, r.count] for r in rows],
         dated=False,
     )
 
@@ -113,7 +148,10 @@ def build_movement(period: reports.Period) -> Built:
     ]
     chart = charts.bar_chart(
         [reports.month_label(r.month) for r in rows],
-        [(_("New"), [r.new for r in rows]), (_("Churned"), [r.churned for r in rows])],
+        [
+            (_("New"), [r.new for r in rows], charts.BLUE),
+            (_("Churned"), [r.churned for r in rows], charts.RED),
+        ],
         _("New and churned memberships"),
     )
     notes = [
@@ -154,7 +192,7 @@ def build_mrr(period: reports.Period) -> Built:
         chart_list.append(
             charts.line_chart(
                 [reports.month_label(m) for m, _v in points],
-                [(_("MRR"), [v for _m, v in points])],
+                [(_("MRR"), [v for _m, v in points], charts.BLUE)],
                 _("MRR at each month's end (%(c)s)", c=currency.upper()),
                 fmt=lambda v, c=currency: format_money(int(v), c),
             )
@@ -182,8 +220,9 @@ def build_mrr(period: reports.Period) -> Built:
         tables,
         chart_list,
         notes,
-        ["month", "currency", "paying_memberships", "mrr_minor", "arr_minor"],
+        ["month", "currency", "paying_memberships", "mrr", "arr"],
         csv_rows,
+        csv_money=[3, 4],
     )
 
 
@@ -216,6 +255,7 @@ def build_revenue(period: reports.Period) -> Built:
         [],
         ["month", "currency", "memberships", "gifts", "monthly_gifts", "offline", "refunds", "net"],
         csv_rows,
+        csv_money=[2, 3, 4, 5, 6, 7],
     )
 
 
@@ -241,10 +281,11 @@ def build_grace(period: reports.Period) -> Built:
             ]
             for r in data.in_grace
         ],
+        numeric={2},
     )
     chart = charts.bar_chart(
         [reports.month_label(m) for m, _n in data.failed_by_month],
-        [(_("Failed payments"), [n for _m, n in data.failed_by_month])],
+        [(_("Failed payments"), [n for _m, n in data.failed_by_month], charts.AMBER)],
         _("Failed payments per month"),
     )
     notes = [
@@ -254,17 +295,21 @@ def build_grace(period: reports.Period) -> Built:
             b=data.beyond_grace_count,
         )
     ]
-    csv_rows = [[m, n, "", "", ""] for m, n in data.failed_by_month] + [
-        ["", "", r.email, r.past_due_since.isoformat(), r.grace_ends.isoformat()]
+    csv_rows = [[m, n, "", "", "", "", ""] for m, n in data.failed_by_month] + [
+        ["", "", r.email, r.past_due_since.isoformat(), r.grace_ends.isoformat(), r.currency,
+         r.amount]
         for r in data.in_grace
-    ]
+    ]  # fmt: skip
     return Built(
         [failed, people],
         [chart],
         notes,
-        ["month", "failed_payments", "in_grace_email", "past_due_since", "grace_ends"],
+        ["month", "failed_payments", "in_grace_email", "past_due_since", "grace_ends", "currency",
+         "amount"],
         csv_rows,
-    )
+        csv_money=[6],
+        csv_currency=5,
+    )  # fmt: skip
 
 
 def build_conversions(period: reports.Period) -> Built:
@@ -281,14 +326,19 @@ def build_conversions(period: reports.Period) -> Built:
     top = rows[:12]
     chart = charts.bar_chart(
         [r.ref or "—" for r in top],
-        [(_("Joins"), [r.joins for r in top]), (_("Gifts"), [r.gifts for r in top])],
+        [
+            (_("Joins"), [r.joins for r in top], charts.BLUE),
+            (_("Gifts"), [r.gifts for r in top], charts.ORANGE),
+        ],
         _("Joins and gifts by article"),
+        categories=True,
     )
     table = Table(
         _("Joins and gifts by article"),
         [_("Article (ref)"), _("Joins"), _("Still members"), _("Their ARR"), _("Gifts"),
          _("Given (net)")],
         raw,
+        numeric={3, 5},
     )  # fmt: skip
     notes = [
         _(
@@ -302,8 +352,8 @@ def build_conversions(period: reports.Period) -> Built:
         for r in rows
         for c in sorted({*r.arr, *r.given})
     ]
-    header = ["ref", "currency", "joins", "still_live", "arr_minor", "gifts", "given_minor"]
-    return Built([table], [chart], notes, header, csv_rows)
+    header = ["ref", "currency", "joins", "still_live", "arr", "gifts", "given"]
+    return Built([table], [chart], notes, header, csv_rows, csv_money=[4, 6])
 
 
 @dataclass(frozen=True)
@@ -324,9 +374,16 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def register(slug: str, title, build: Callable[[reports.Period], Built]) -> None:
-    """Add a report (the fundraiser report registers itself when its tables exist)."""
-    REPORTS[slug] = Report(title, build)
+def register(
+    slug: str, title, build: Callable[[reports.Period], Built], after: str | None = None
+) -> None:
+    """Add a report (the fundraiser report registers itself when its tables exist), at the end
+    of the list or right `after` another one."""
+    entries = list(REPORTS.items())
+    at = next((n + 1 for n, (s, _r) in enumerate(entries) if s == after), len(entries))
+    entries.insert(at, (slug, Report(title, build)))
+    REPORTS.clear()
+    REPORTS.update(entries)
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -337,8 +394,10 @@ def _period() -> tuple[ReportFilter, reports.Period | None]:
     form = ReportFilter(request.args)
     if not form.validate():
         return form, None
-    default = reports.Period.default()
-    start, end = form.start.data or default.start, form.end.data or default.end
+    start, end = form.start.data, form.end.data
+    if start is None or end is None:  # the data's last 12 months fill what was not asked for
+        default = reports.Period.with_data()
+        start, end = start or default.start, end or default.end
     if start > end:
         form.end.errors.append(_("The end comes before the start."))
         return form, None
@@ -391,4 +450,5 @@ def report_csv(slug: str):
     if error:
         return error
     name = f"{slug}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-    return csv_response(name, built.csv_header, iter(built.csv_rows))
+    header, rows = built.csv()
+    return csv_response(name, header, rows)

@@ -14,11 +14,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from membership import attribution
 from membership.accounts.forms import EmptyForm
 from membership.accounts.models import Role, User
-from membership.admin import cache, charts, reports, services
-from membership.admin.csvexport import csv_response
+from membership.admin import cache, charts, reports, services, words
+from membership.admin.csvexport import csv_response, with_decimals
 from membership.admin.forms import GrantForm, NoteForm, RefundForm, SearchForm, WithdrawForm
+from membership.billing.cancellation import REASONS, requests_of
 from membership.extensions import db
 from membership.gifts.services import gifts_bought
 from membership.ledger.models import LedgerEntry
@@ -29,6 +31,16 @@ from membership.security import admin_required, staff_required
 from membership.timeutil import utcnow
 
 bp = Blueprint("admin", __name__)
+bp.add_app_template_filter(words.event_status_label, "event_status")
+bp.add_app_template_filter(words.entry_kind_label, "entry_kind")
+bp.add_app_template_filter(words.grant_source_label, "grant_source")
+bp.add_app_template_filter(words.role_label, "role_label")
+bp.add_app_template_filter(words.touch_text, "touch_text")
+bp.add_app_template_filter(words.campaign_status_label, "campaign_status")
+bp.add_app_template_filter(words.donation_status_label, "donation_status")
+bp.add_app_template_filter(words.gift_status_label, "gift_status")
+bp.add_app_template_filter(words.stripe_status_label, "stripe_status")
+bp.add_app_template_filter(words.rule_kind_label, "rule_kind")
 
 
 @bp.before_request
@@ -46,13 +58,15 @@ def _endpoints():
 
 @bp.route("/", strict_slashes=False)  # /admin itself, as the contract names it
 def dashboard():
-    """Headline figures, the last twelve months of revenue (cached per ledger version), reports."""
+    """Headline figures, the last twelve months of revenue there is (cached per ledger version),
+    reports."""
     head = reports.headline()
-    period = reports.Period.default()
+    period = reports.Period.with_data()
     revenue = cache.revenue(period)
     chart = revenue_chart(revenue)
+    months = [reports.month_label(m) for m in period.months()]
     return render_template("admin/dashboard.html", head=head, revenue=revenue, chart=chart,
-                           period=period, reports=report_views.REPORTS)  # fmt: skip
+                           period=period, months=months, reports=report_views.REPORTS)  # fmt: skip
 
 
 def revenue_chart(revenue: dict[str, list[reports.RevenueRow]]):
@@ -67,7 +81,13 @@ def revenue_chart(revenue: dict[str, list[reports.RevenueRow]]):
         "monthly_gift": _("Monthly gifts"),
         "offline": _("Recorded by hand"),
     }
-    series = [(names[s], [getattr(r, s) for r in rows]) for s in reports.SOURCES]
+    colours = {
+        "membership": charts.BLUE,
+        "gift": charts.ORANGE,
+        "monthly_gift": charts.GREEN,
+        "offline": charts.VIOLET,
+    }
+    series = [(names[s], [getattr(r, s) for r in rows], colours[s]) for s in reports.SOURCES]
     return charts.bar_chart(
         [reports.month_label(r.month) for r in rows],
         series,
@@ -92,7 +112,8 @@ def members():
 def members_csv():
     """Every account with its newest membership, as CSV, streamed."""
     stamp = utcnow().strftime("%Y%m%d")
-    return csv_response(f"members-{stamp}.csv", services.MEMBER_CSV_HEADER, services.member_rows())
+    header, rows = with_decimals(services.MEMBER_CSV_HEADER, services.member_rows(), [9], 10)
+    return csv_response(f"members-{stamp}.csv", header, rows)
 
 
 def _member(user_id: int) -> User:
@@ -112,10 +133,16 @@ def _grant_form(**kwargs) -> GrantForm:
 def member(user_id: int, note_form=None, grant_form=None, status=200):
     """A member's file: memberships, payments, perks with their trail, Stripe events, notes."""
     user = _member(user_id)
+    file = services.member_file(user)
+    names = words.Names()
     return render_template(
         "admin/member.html",
-        file=services.member_file(user),
+        file=file,
+        trail=[(a, words.sentence(a, names), words.details_text(a.details)) for a in file.audit],
+        signup_touch=attribution.signup_of(user.id),
+        touches={m.id: attribution.membership_of(m.id) for m in file.memberships},
         gift_purchases={g.payment_intent_id: g for g in gifts_bought(user.id)},
+        cancellations=requests_of(user.id),
         note_form=note_form or NoteForm(formdata=None),
         grant_form=grant_form or _grant_form(formdata=None),
         withdraw_form=WithdrawForm(formdata=None),
@@ -123,6 +150,7 @@ def member(user_id: int, note_form=None, grant_form=None, status=200):
         empty_form=EmptyForm(),
         now=utcnow(),
         is_admin=current_user.has_role(Role.admin),
+        reasons=REASONS,
     ), status
 
 
@@ -228,9 +256,11 @@ def refund(user_id: int, entry_id: int):
 
 
 from membership.admin import (  # noqa: E402, F401
+    cancellation_report,
     catalogue_views,
     fundraiser_report,
     recovery_report,
     report_views,
+    source_report,
     webhook_views,
 )

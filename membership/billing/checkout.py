@@ -11,7 +11,7 @@ import json
 from flask import current_app
 from sqlalchemy import select
 
-from membership import audit
+from membership import attribution, audit
 from membership.accounts.models import User
 from membership.billing import duplicates
 from membership.billing import stripe_gateway as gateway
@@ -73,9 +73,12 @@ def checkout_amount(plan: Plan, interval: str, amount: str | None) -> tuple[int,
     return price.amount, price
 
 
-def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, ref: str = "") -> str:
+def start_checkout(
+    user: User, plan: Plan, interval: str, amount: str | None, ref: str = "", touch=None
+) -> str:
     """A Checkout Session for a membership (the reader's open one for the same choice, else a
-    new one); returns its URL."""
+    new one); returns its URL. `touch`: the reader's first touch (membership.attribution), carried
+    in the metadata to the membership's first mirror."""
     if not plan.active:
         raise CheckoutError("plan")
     # A double click's second request waits here for the first one's commit, then finds its
@@ -98,6 +101,7 @@ def start_checkout(user: User, plan: Plan, interval: str, amount: str | None, re
             },
         }
     metadata = {"kind": KIND, "user_id": str(user.id), "plan": plan.slug, "ref": ref[:200]}
+    metadata |= attribution.for_checkout(user.id, touch or {})
     subscription_data: dict = {"metadata": {**metadata}}
     had_membership = db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))
     if plan.trial_days and had_membership is None:

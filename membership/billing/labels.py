@@ -9,6 +9,7 @@ or campaign, whose own names are the newsroom's data.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from membership.billing.models import Membership
 from membership.extensions import db
@@ -51,3 +52,30 @@ def _target(entry: LedgerEntry) -> str | None:
         return outlet.name
     campaign = entry.campaign_id and db.session.get(Campaign, entry.campaign_id)
     return campaign.title if campaign else None
+
+
+# A membership's status as Stripe names it (`past_due`, `incomplete_expired` …), in words.
+STATUS_WORDS = {
+    "active": _l("active"),
+    "trialing": _l("free trial"),
+    "past_due": _l("payment due"),
+    "unpaid": _l("unpaid"),
+    "paused": _l("paused"),
+    "canceled": _l("cancelled"),
+    "incomplete": _l("awaiting the first payment"),
+    "incomplete_expired": _l("first payment never made"),
+}
+INTERVAL_WORDS = {"month": _l("month"), "year": _l("year")}
+
+
+def status_label(status: str | None) -> str:
+    """A membership status in the page's language ("payment due" for `past_due`); a status
+    Stripe adds later shows as it is, so that nothing is hidden."""
+    word = STATUS_WORDS.get(status or "")
+    return str(word) if word else (status or "—")
+
+
+def interval_label(interval: str | None) -> str:
+    """ "month" or "year" in the page's language."""
+    word = INTERVAL_WORDS.get(interval or "")
+    return str(word) if word else (interval or "")

@@ -1,5 +1,6 @@
 """The catalogue (plans and prices), memberships (one per Stripe subscription), Stripe events,
-and the recovery of failed renewals (payment_recoveries, recovery_notices)."""
+the recovery of failed renewals (payment_recoveries, recovery_notices) and what readers said
+and chose when they asked to cancel (cancellation_requests)."""
 
 from __future__ import annotations
 
@@ -118,6 +119,12 @@ class Membership(db.Model):
     past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The article (or page) the reader joined from: Checkout metadata `ref`, for staff reports.
     ref: Mapped[str | None] = mapped_column(String(200))
+    # Stripe's pause_collection (billing/cancellation.py): its behavior (void, keep_as_draft,
+    # mark_uncollectible; None: not paused), when collection resumes, and when the pause began
+    # (the end of the paid period, from the subscription's metadata).
+    pause_behavior: Mapped[str | None] = mapped_column(String(32))
+    paused_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resumes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -130,6 +137,11 @@ class Membership(db.Model):
     def is_live(self) -> bool:
         """Active, trialing or past due: the reader is still a member."""
         return self.status in self.LIVE_STATUSES
+
+    @property
+    def is_paused(self) -> bool:
+        """Stripe voids its invoices for a while (pause_collection): its perks are suspended."""
+        return self.is_live and self.pause_behavior == "void"
 
 
 class StripeEvent(db.Model):
@@ -223,3 +235,37 @@ class RecoveryNotice(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     recovery: Mapped[PaymentRecovery] = relationship(back_populates="notices")
+
+
+class CancellationRequest(db.Model):
+    """What a reader chose on the cancel page: the reason they gave (optional), their words,
+    and the outcome: cancelled (at the period's end), paused (for 1 to 3 months) or kept with
+    the retention offer. One row per choice that Stripe accepted; staff's report groups them."""
+
+    __tablename__ = "cancellation_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('cancelled', 'paused', 'kept_with_offer')", name="outcome_known"
+        ),
+        CheckConstraint(
+            "(outcome = 'paused') = (pause_months IS NOT NULL)", name="pause_months_when_paused"
+        ),
+        CheckConstraint("pause_months BETWEEN 1 AND 3", name="pause_months_range"),
+        Index("ix_cancellation_requests_created_at", "created_at"),  # the monthly report
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    # One of cancellation.REASONS, or None when the reader gave none.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    pause_months: Mapped[int | None] = mapped_column(Integer)
+    # The Stripe coupon of a retention offer taken; when a pause ends.
+    coupon_id: Mapped[str | None] = mapped_column(String(255))
+    resumes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    membership: Mapped[Membership] = relationship()
+    user: Mapped[User] = relationship()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from membership import audit
+from membership import attribution, audit
 from membership.accounts import services as accounts
 from membership.accounts.models import User
 from membership.accounts.services import AccountError
@@ -196,7 +196,8 @@ def _plan_for(subscription: Subscription) -> Plan | None:
 TRACKED = (
     "status", "plan_id", "stripe_price_id", "interval", "amount", "recurring_amount", "currency",
     "current_period_start", "current_period_end", "cancel_at_period_end", "canceled_at",
-    "ended_at", "trial_end", "latest_invoice_paid", "past_due_since",
+    "ended_at", "trial_end", "latest_invoice_paid", "past_due_since", "pause_behavior",
+    "paused_from", "resumes_at",
 )  # fmt: skip
 
 
@@ -269,7 +270,10 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     membership.past_due_since = subscription.latest_invoice_created if unpaid else None
     # Staff reports: conversions by the article the reader joined from (Checkout metadata).
     membership.ref = subscription.metadata.get("ref") or membership.ref
+    _mirror_pause(membership, subscription)
     db.session.flush()
+    if before["status"] is None:  # its first mirror: where the member came from, once
+        attribution.record_membership(membership.id, membership.user_id, subscription.metadata)
     changes = {
         name: [_plain(before[name]), _plain(getattr(membership, name))]
         for name in TRACKED
@@ -290,6 +294,31 @@ def sync_subscription(subscription: Subscription) -> Membership | None:
     for hook in AFTER_SYNC:
         hook(membership)
     return membership
+
+
+def _mirror_pause(membership: Membership, subscription: Subscription) -> None:
+    """Mirror pause_collection; the pause begins when the metadata written with it says (the
+    end of the paid period), else, for a pause made in Stripe's dashboard, at the end of the
+    last paid period as the subscription shows it, kept while that same pause lasts."""
+    if not subscription.pause_behavior:
+        membership.pause_behavior = membership.paused_from = membership.resumes_at = None
+        return
+    start = subscription.pause_from
+    same_pause = (
+        membership.pause_behavior == subscription.pause_behavior
+        and membership.resumes_at == subscription.pause_resumes_at
+        and membership.paused_from is not None
+    )
+    if start is None and same_pause:
+        start = membership.paused_from
+    elif start is None:
+        paid = subscription.latest_invoice_status == "paid"
+        start = (
+            subscription.current_period_end if paid else subscription.current_period_start
+        ) or subscription.started_at
+    membership.pause_behavior = subscription.pause_behavior
+    membership.paused_from = start
+    membership.resumes_at = subscription.pause_resumes_at
 
 
 def _locked_membership(subscription_id: str) -> Membership | None:

@@ -323,6 +323,53 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> Subscription
     return Subscription.from_stripe(obj)
 
 
+def pause_collection(subscription_id: str, paused_from: int, resumes_at: int) -> Subscription:
+    """Void the invoices until `resumes_at` (pause_collection, behavior void), noting in the
+    metadata when the pause begins; the same pause asked twice is one request to Stripe."""
+    params = {
+        "pause_collection": {"behavior": "void", "resumes_at": resumes_at},
+        "metadata": {"pause_from": str(paused_from), "pause_until": str(resumes_at)},
+        "expand": EXPAND,
+    }
+    key = f"sub-{subscription_id}-pause-{paused_from}-{resumes_at}"
+    obj = _call(client().v1.subscriptions.update, _safe(subscription_id), params=params,
+                options=_write(key))  # fmt: skip
+    return Subscription.from_stripe(obj)
+
+
+def end_pause(subscription_id: str) -> Subscription:
+    """Collect again from now on (pause_collection unset); a new request each time."""
+    params = {"pause_collection": "", "metadata": {"pause_from": "", "pause_until": ""},
+              "expand": EXPAND}  # fmt: skip
+    obj = _call(client().v1.subscriptions.update, _safe(subscription_id), params=params,
+                options=_write(f"sub-{subscription_id}-unpause-{uuid.uuid4().hex}"))  # fmt: skip
+    return Subscription.from_stripe(obj)
+
+
+def ensure_coupon(coupon_id: str, percent_off: int, months: int, name: str) -> str:
+    """The retention coupon (percent off for `months` months), created once under its own id."""
+    try:
+        client().v1.coupons.retrieve(_safe(coupon_id))
+        return coupon_id
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status != 404:
+            raise _failure(exc) from exc
+    except stripe.StripeError as exc:
+        raise _failure(exc) from exc
+    params = {"id": coupon_id, "percent_off": percent_off, "duration": "repeating",
+              "duration_in_months": months, "name": name[:40]}  # fmt: skip
+    _call(client().v1.coupons.create, params=params, options=_write(f"coupon-{coupon_id}"))
+    return coupon_id
+
+
+def apply_coupon(subscription_id: str, coupon_id: str) -> Subscription:
+    """Put a coupon on a subscription (its next invoices are discounted); once per pair."""
+    params = {"discounts": [{"coupon": coupon_id}], "expand": EXPAND}
+    obj = _call(client().v1.subscriptions.update, _safe(subscription_id), params=params,
+                options=_write(f"sub-{subscription_id}-coupon-{coupon_id}"))  # fmt: skip
+    return Subscription.from_stripe(obj)
+
+
 def cancel_subscription(subscription_id: str, comment: str) -> Subscription:
     """Cancel a subscription at once (no proration credit), noting why; its new state.
 

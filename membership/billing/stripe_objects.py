@@ -81,6 +81,15 @@ class Subscription:
     cancellation_reason: str | None = None
     # What each renewal charges after coupons and promotion codes; None: discounts not expanded.
     recurring_amount: int | None = None
+    # pause_collection: how invoices are treated while paused (None: not paused), and when
+    # collection resumes (None: until someone resumes it).
+    pause_behavior: str | None = None
+    pause_resumes_at: datetime | None = None
+    # When a pause this app asked for begins (the end of the paid period): metadata written
+    # with the pause (`pause_from`, for the `pause_until` that matches resumes_at), else None.
+    pause_from: datetime | None = None
+    # Whether any discount (a coupon or a promotion code) is on the subscription.
+    discounted: bool = False
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> Subscription:
@@ -93,6 +102,8 @@ class Subscription:
         latest_obj = latest if isinstance(latest, dict) else {}
         amount = int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1)
         currency = (obj.get("currency") or price.get("currency") or "").lower()
+        pause = obj.get("pause_collection") or {}
+        metadata = _meta(obj)
         return cls(
             id=obj["id"],
             customer=_id(obj.get("customer")) or "",
@@ -109,14 +120,29 @@ class Subscription:
             canceled_at=from_unix(obj.get("canceled_at")),
             ended_at=from_unix(obj.get("ended_at")),
             trial_end=from_unix(obj.get("trial_end")),
-            metadata=_meta(obj),
+            metadata=metadata,
             latest_invoice_id=_id(latest),
             latest_invoice_status=latest_obj.get("status"),
             latest_invoice_created=from_unix(latest_obj.get("created")),
             cancellation_comment=(obj.get("cancellation_details") or {}).get("comment"),
             cancellation_reason=(obj.get("cancellation_details") or {}).get("reason"),
             recurring_amount=_after_discounts(amount, currency, obj.get("discounts") or []),
+            pause_behavior=pause.get("behavior"),
+            pause_resumes_at=from_unix(pause.get("resumes_at")),
+            pause_from=_pause_from(metadata, pause),
+            discounted=bool(obj.get("discounts")),
         )
+
+
+def _pause_from(metadata: dict[str, str], pause: dict[str, Any]) -> datetime | None:
+    """When the pause began, by the metadata this app writes with it; only for the pause it
+    was written for (the same resumes_at), so an old note never dates a later pause."""
+    start, until = metadata.get("pause_from", ""), metadata.get("pause_until", "")
+    if not (start.isdigit() and until.isdigit() and pause.get("behavior")):
+        return None
+    if int(until) != (pause.get("resumes_at") or 0):
+        return None
+    return from_unix(int(start))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from membership import attribution
 from membership.accounts import sections
 from membership.accounts.forms import EmptyForm
 from membership.accounts.tokens import InvalidToken
@@ -23,6 +24,7 @@ from membership.extensions import db
 from membership.ledger import services as ledger
 from membership.perks.services import access_by_source, active_grants, perks_held
 from membership.security import KEPT_AT_SIGN_IN
+from membership.timeutil import utcnow
 
 bp = Blueprint("billing", __name__)
 log = logging.getLogger(__name__)
@@ -70,8 +72,9 @@ def checkout(slug: str, choice: MultiDict | None = None):
         return _sign_in_first(slug, form)
     try:
         url = joining.start_checkout(
-            current_user, plan, form.interval.data, form.amount.data, form.ref.data or ""
-        )
+            current_user, plan, form.interval.data, form.amount.data, form.ref.data or "",
+            touch=attribution.current(),
+        )  # fmt: skip
     except joining.AlreadyMember:
         db.session.rollback()
         flash(_("You are a member already: change your plan here."))
@@ -176,25 +179,24 @@ def fix_payment(token: str):
     return redirect(url, 303)
 
 
-@bp.post("/account/membership/<int:membership_id>/<any(cancel, resume):action>")
+@bp.post("/account/membership/<int:membership_id>/<any(resume):action>")
 @login_required
 def change_membership(membership_id: int, action: str):
-    """Cancel at the end of the paid period, or undo that."""
+    """Undo a cancellation at the end of the paid period (cancelling: cancel_views.py)."""
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.user_id != current_user.id or not membership.is_live:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.set_cancel_at_period_end(membership, action == "cancel", current_user)
+    services.set_cancel_at_period_end(membership, False, current_user)
     db.session.commit()
-    if action == "cancel":
-        flash(_("Your membership will end with the paid period. You can resume it until then."))
-    else:
-        flash(_("Your membership continues. Thank you!"))
+    flash(_("Your membership continues. Thank you!"))
     return redirect(url_for("accounts.account"), 303)
 
 
 bp.add_app_template_global(labels.payment_label, "payment_label")
+bp.add_app_template_filter(labels.status_label, "status_label")
+bp.add_app_template_filter(labels.interval_label, "interval_label")
 
 
 def account_section(user) -> dict:
@@ -210,6 +212,7 @@ def account_section(user) -> dict:
         "perks": perks_held(grants),  # each perk once, with its latest end
         "payments": payments,
         "form": EmptyForm(),
+        "now": utcnow(),  # a pause that begins at the end of the paid period is still ahead
     }
 
 
@@ -220,3 +223,5 @@ def payment_banner(user) -> dict:
 
 sections.register("billing/_payment_banner.html", payment_banner)  # first: above everything
 sections.register("billing/_account_membership.html", account_section)
+
+from membership.billing import cancel_views  # noqa: E402, F401  (the cancel page's routes)

@@ -33,11 +33,13 @@ SHADE = (242, 242, 242)
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: its heading, relative width, and alignment ("L", or "R" for amounts)."""
+    """A table column: its heading, relative width, alignment ("L", or "R" for amounts), and
+    whether its cells are bold (a total's column)."""
 
     heading: str
     width: float = 1.0
     align: str = "L"
+    strong: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def render(document: Document) -> bytes:
         pdf.set_font(FAMILY, size=8.5)
         pdf.set_text_color(*MUTED)
         for note in document.notes:
-            pdf.multi_cell(width, 4.6, printable(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(width, 4.6, printable(note), align="L", new_x=XPos.LMARGIN,
+                           new_y=YPos.NEXT)  # fmt: skip
             pdf.ln(1.5)
     return bytes(pdf.output())
 
@@ -171,7 +174,8 @@ def _blocks(pdf: FPDF, blocks: Sequence[Block], width: float) -> None:
         pdf.set_text_color(*INK)
         for number, line in enumerate(block.lines):
             pdf.set_font(FAMILY, "B" if number == 0 else "", 10)
-            pdf.multi_cell(column, 5, printable(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.multi_cell(column, 5, printable(line), align="L", new_x=XPos.LEFT,
+                           new_y=YPos.NEXT)  # fmt: skip
         bottom = max(bottom, pdf.get_y())
     pdf.set_xy(pdf.l_margin, bottom + 6)
 
@@ -186,14 +190,15 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
     if not table.rows and table.empty:
         pdf.set_font(FAMILY, size=9.5)
         pdf.set_text_color(*MUTED)
-        pdf.multi_cell(width, 5, printable(table.empty), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 5, printable(table.empty), align="L", new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)  # fmt: skip
         pdf.ln(5)
         return
-    pdf.set_font(FAMILY, size=9)
+    pdf.set_font(FAMILY, size=8.8)
     pdf.set_text_color(*INK)
     pdf.set_draw_color(*RULE)
     aligns = tuple(column.align for column in table.columns)
-    heading = FontFace(emphasis="BOLD", fill_color=SHADE, size_pt=8.5)
+    heading = FontFace(emphasis="BOLD", fill_color=SHADE, size_pt=8)
     bold = FontFace(emphasis="BOLD")
     with pdf.table(
         width=width,
@@ -201,9 +206,10 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
         text_align=aligns,
         headings_style=heading,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        line_height=5,
+        line_height=4.6,
         padding=(1.6, 1.5),
         repeat_headings=1,
+        v_align="TOP",
     ) as grid:
         row = grid.row()
         for column in table.columns:
@@ -211,7 +217,7 @@ def _table(pdf: FPDF, table: Table, width: float) -> None:
         for cells in table.rows:
             row = grid.row()
             for column, text in zip(table.columns, cells, strict=True):
-                row.cell(printable(text), align=column.align)
+                row.cell(printable(text), align=column.align, style=bold if column.strong else None)
         for cells in table.totals:
             row = grid.row()
             for column, text in zip(table.columns, cells, strict=True):

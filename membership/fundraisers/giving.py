@@ -21,6 +21,7 @@ from membership.accounts.models import User
 from membership.billing import origins
 from membership.billing import stripe_gateway as gateway
 from membership.billing.stripe_objects import CheckoutSession, Invoice, PaymentIntent, Subscription
+from membership.donors import links as statement_links
 from membership.edge import parse_id
 from membership.extensions import db
 from membership.fundraisers.campaigns import (
@@ -414,6 +415,9 @@ def queue_receipt(donation: Donation, payment: LedgerEntry, dedupe_key: str) -> 
     receipt number; in the language the donor gave in."""
     campaign = donation.campaign
     base = current_app.config["BASE_URL"]
+    year = payment.occurred_at.year
+    address = statement_links.donor_address(donation)
+    statement = statement_links.statement_url(address, year) if address else ""
     queue_mail(
         "donation_receipt",
         donation.email,
@@ -429,6 +433,9 @@ def queue_receipt(donation: Donation, payment: LedgerEntry, dedupe_key: str) -> 
             "offline": donation.offline,
             "donation_id": donation.id,
             "campaign_url": f"{base}/fundraisers/{campaign.slug}",
+            # The year's statement of all the donor's gifts, behind a signed link.
+            "statement_url": f"{statement}?lang={donation.locale}" if statement else "",
+            "statement_year": year,
         },
         locale=donation.locale,
         dedupe_key=dedupe_key,

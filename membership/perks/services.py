@@ -104,12 +104,28 @@ def grace_period() -> timedelta:
     return timedelta(days=int(current_app.config.get("GRACE_DAYS", 7)))
 
 
+PAUSED = "membership paused: perks suspended"
+
+
 def membership_window(membership) -> Window | None:
     """The perk window that a membership's Stripe state gives; None when it gives none.
 
     Only Stripe's own times enter, never the time of processing, so the same state always gives
-    the same window, whatever order the events came in.
+    the same window, whatever order the events came in. While Stripe voids the membership's
+    invoices (pause_collection, behavior void: "no services offered") the perks close when the
+    pause began, and open again when the pause is lifted (the window is recomputed then).
     """
+    window = _status_window(membership)
+    paused_from = getattr(membership, "paused_from", None)
+    if window is None or getattr(membership, "pause_behavior", None) != "void" or not paused_from:
+        return window
+    if window.ends_at is not None and window.ends_at <= paused_from:
+        return window
+    return Window(window.starts_at, max(paused_from, window.starts_at), PAUSED)
+
+
+def _status_window(membership) -> Window | None:
+    """The window of the membership's status alone."""
     start = membership.started_at
     status = membership.status
     if status in ("active", "trialing"):

@@ -116,11 +116,16 @@ def test_report_page_and_csv(app, client, drive, staff):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows == [
         ["campaign", "currency", "outlet", "card_gifts", "monthly_gifts", "offline",
-         "refunds_disputes", "net", "backers"],
-        ["drive", "eur", "", "3000", "500", "3000", "-2100", "4400", "3"],
-        ["drive", "eur", "alpha", "334", "167", "0", "-34", "467", "2"],
-        ["drive", "eur", "beta", "2333", "167", "0", "-2033", "467", "2"],
-        ["drive", "eur", "gamma", "333", "166", "3000", "-33", "3466", "3"],
+         "refunds_disputes", "net", "backers", "card_gifts_minor", "monthly_gifts_minor",
+         "offline_minor", "refunds_disputes_minor", "net_minor"],
+        ["drive", "eur", "", "30.00", "5.00", "30.00", "-21.00", "44.00", "3",
+         "3000", "500", "3000", "-2100", "4400"],
+        ["drive", "eur", "alpha", "3.34", "1.67", "0.00", "-0.34", "4.67", "2",
+         "334", "167", "0", "-34", "467"],
+        ["drive", "eur", "beta", "23.33", "1.67", "0.00", "-20.33", "4.67", "2",
+         "2333", "167", "0", "-2033", "467"],
+        ["drive", "eur", "gamma", "3.33", "1.66", "30.00", "-0.33", "34.66", "3",
+         "333", "166", "3000", "-33", "3466"],
     ]  # fmt: skip
     assert client.get("/admin/reports").get_data(as_text=True).count("/admin/reports/fundraisers")
 
@@ -151,9 +156,19 @@ def test_conversions_count_gifts_by_article(app, client, drive, staff):
     response = client.get("/admin/reports/conversions.csv?start=2026-03-01&end=2026-03-31")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows == [
-        ["ref", "currency", "joins", "still_live", "arr_minor", "gifts", "given_minor"],
-        ["art-1", "eur", "0", "0", "0", "2", "900"],
-        ["art-2", "eur", "0", "0", "0", "1", "500"],
+        [
+            "ref",
+            "currency",
+            "joins",
+            "still_live",
+            "arr",
+            "gifts",
+            "given",
+            "arr_minor",
+            "given_minor",
+        ],
+        ["art-1", "eur", "0", "0", "0.00", "2", "9.00", "0", "900"],
+        ["art-2", "eur", "0", "0", "0.00", "1", "5.00", "0", "500"],
     ]
     page = client.get("/admin/reports/conversions?start=2026-03-01&end=2026-03-31")
     assert page.status_code == 200 and "€9.00" in page.get_data(as_text=True)

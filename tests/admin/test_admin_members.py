@@ -188,3 +188,10 @@ def test_member_file_shows_no_end_on_a_membership_cancelled_then_resumed(
     assert (plan, status) == ("Supporter", "active")
     assert started and paid_until
     assert ended == "", "an active membership has not ended"
+
+
+def test_a_member_without_a_name_is_headed_by_their_address(app, client, staff):
+    with app.app_context():
+        user_id = make_user(email="lela@example.org", name="").id  # joined by e-mail alone
+    page = client.get(f"/admin/members/{user_id}").get_data(as_text=True)
+    assert re.search(r"<h1>\s*lela@example.org\s*</h1>", page), page[page.find("<h1>") :][:200]

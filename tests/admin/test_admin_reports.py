@@ -185,15 +185,17 @@ def test_bad_dates_answer_400_not_500(client, staff, query, message):
     assert "Page not found" in unknown.get_data(as_text=True)
 
 
-def test_report_csv_has_minor_units_and_a_header(app, client, book, staff):
+def test_report_csv_has_decimal_amounts_a_currency_and_minor_units(app, client, book, staff):
     response = client.get("/admin/reports/revenue.csv?start=2026-01-01&end=2026-03-31")
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["month", "currency", "memberships", "gifts", "monthly_gifts", "offline",
-                       "refunds", "net"]  # fmt: skip
-    assert ["2026-01", "eur", "1700", "2500", "0", "10000", "0", "14200"] in rows
+                       "refunds", "net", "memberships_minor", "gifts_minor", "monthly_gifts_minor",
+                       "offline_minor", "refunds_minor", "net_minor"]  # fmt: skip
+    assert ["2026-01", "eur", "17.00", "25.00", "0.00", "100.00", "0.00", "142.00",
+            "1700", "2500", "0", "10000", "0", "14200"] in rows  # fmt: skip
     assert len(rows) == 1 + 3 + 3
 
 
@@ -232,4 +234,6 @@ def test_mrr_csv_history_gives_the_exact_arr_not_rounded_mrr_times_twelve(app, c
     response = client.get("/admin/reports/mrr.csv?start=2026-01-01&end=2026-01-31")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     # 100.00 a year: MRR rounds to 8.33, but ARR stays 100.00 (not 8.33 x 12 = 99.96).
-    assert ["2026-01", "eur", "", "833", "10000"] in rows
+    assert rows[0] == ["month", "currency", "paying_memberships", "mrr", "arr", "mrr_minor",
+                       "arr_minor"]  # fmt: skip
+    assert ["2026-01", "eur", "", "8.33", "100.00", "833", "10000"] in rows

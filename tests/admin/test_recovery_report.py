@@ -103,8 +103,13 @@ def test_staff_see_the_funnel_page_and_its_csv(app, failures, staff, client):
     answer = client.get("/admin/reports/recovery.csv?start=2026-01-01&end=2026-03-31")
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))
     assert rows[0][:3] == ["month", "currency", "failed"]
-    assert rows[1] == ["2026-01", "eur", "4", "2", "1", "1", "0", "50.0", "2700", "2200", "500"]
-    assert rows[2] == ["2026-02", "eur", "2", "0", "0", "2", "0", "0.0", "1700", "0", "1700"]
+    assert rows[0][8:] == ["amount_failed", "amount_recovered", "amount_lost",
+                           "amount_failed_minor", "amount_recovered_minor",
+                           "amount_lost_minor"]  # fmt: skip
+    assert rows[1] == ["2026-01", "eur", "4", "2", "1", "1", "0", "50.0", "27.00", "22.00", "5.00",
+                       "2700", "2200", "500"]  # fmt: skip
+    assert rows[2] == ["2026-02", "eur", "2", "0", "0", "2", "0", "0.0", "17.00", "0.00", "17.00",
+                       "1700", "0", "1700"]  # fmt: skip
 
 
 def test_members_cannot_see_the_funnel(app, auth, client):

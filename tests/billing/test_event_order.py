@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from membership.audit import AuditEntry
 from membership.billing import events as events_module
-from membership.billing.models import Membership, StripeEvent
+from membership.billing.models import CancellationRequest, Membership, StripeEvent
 from membership.extensions import db
 from membership.ledger.models import LedgerEntry, LedgerFee
 from membership.mail import MailJob
@@ -46,15 +46,9 @@ def final_state(app):
 def forget_deliveries(app):
     """Undo everything the events did, keeping the reader and the catalogue."""
     with app.app_context():
-        for model in (
-            PerkGrant,
-            LedgerFee,
-            LedgerEntry,
-            Membership,
-            StripeEvent,
-            MailJob,
-            AuditEntry,
-        ):
+        models = (PerkGrant, LedgerFee, LedgerEntry, CancellationRequest, Membership,
+                  StripeEvent, MailJob, AuditEntry)  # fmt: skip
+        for model in models:
             db.session.execute(delete(model))
         db.session.commit()
 

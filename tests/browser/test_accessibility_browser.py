@@ -15,9 +15,11 @@ from sqlalchemy import select, update
 from membership.accounts import tokens
 from membership.accounts.models import Role, User
 from membership.accounts.passwords import hash_password
-from membership.billing.models import Plan
+from membership.billing.models import Membership, Plan
 from membership.demo import DEMO_STAFF_EMAIL
 from membership.demo import seed as demo_seed
+from membership.donors import links as statement_links
+from membership.donors.demo import DONOR as DEMO_DONOR
 from membership.extensions import db
 from membership.fundraisers import totals
 from membership.fundraisers.demo import SLUG
@@ -144,7 +146,13 @@ def world(app, auth, stripe_world):
         donation = db.session.scalar(select(Donation).where(Donation.email == READER))
         pending = db.session.scalar(select(Donation).where(Donation.amount == 700))
         campaign = db.session.scalar(select(Campaign).where(Campaign.slug == SLUG))
+        from membership.accounts.signin_links import send_sign_in_link
+
+        send_sign_in_link(db.session.get(User, reader_id))
+        db.session.commit()  # sends the mail: its link is the sign-in confirm page
+        sign_in_link = auth.mailbox.link_in(auth.mailbox.last_to(READER), "/login/email/")
         yield {
+            "sign_in_link": sign_in_link,
             "reader": reader_id,
             "donation": donation.id,
             "thanks": thanks_path(donation),
@@ -153,8 +161,12 @@ def world(app, auth, stripe_world):
             "plan": plan.id,
             "perk": db.session.scalar(select(Perk.id).limit(1)),
             "reset": tokens.make_token(tokens.RESET, {"u": reader_id, "g": 0}),
+            "statement": statement_links.make_token(DEMO_DONOR, utcnow().year),
             "member": db.session.scalar(
                 select(User.id).where(User.role == Role.member, User.id != reader_id).limit(1)
+            ),
+            "membership": db.session.scalar(
+                select(Membership.id).where(Membership.user_id == reader_id)
             ),
         }
 
@@ -170,14 +182,17 @@ def test_every_page_passes_axe_with_one_h1_and_one_main(live_server, page, axe_s
     base, problems = live_server, []
 
     # A visitor.
-    for path in ["/", "/plans", "/register", "/login", "/reset-password",
+    for path in ["/", "/plans", "/register", "/login", "/reset-password", "/login/email",
+                 "/login/code", world["sign_in_link"],
                  f"/reset-password/{world['reset']}",
                  "/checkout/cancel", "/gift", "/gift/redeem", "/gift/thanks",
                  f"/fundraisers/{SLUG}", f"/fundraisers/{SLUG}/embed", world["thanks"],
                  world["thanks_pending"], f"/fundraisers/{SLUG}/thanks",
-                 "/demo/article/the-river-report"]:  # fmt: skip
+                 "/demo/article/the-river-report",
+                 f"/donors/statement/{world['statement']}"]:  # fmt: skip
         visit(page, base, path, problems)
     visit(page, base, "/reset-password/not-a-token", problems, status=400)  # link_invalid
+    visit(page, base, "/login/email/not-a-token", problems, status=400)  # a used sign-in link
     visit(page, base, "/no-such-page", problems, status=404)
     shot(page, "a11y-error-404")
     # Forms sent back with errors: each error is tied to its field.
@@ -200,7 +215,8 @@ def test_every_page_passes_axe_with_one_h1_and_one_main(live_server, page, axe_s
     # The reader, signed in.
     sign_in(page, base, READER)
     for path in ["/account", "/account/email", "/account/password", "/account/delete",
-                 f"/account/donations/{world['donation']}/stop", "/checkout/success"]:  # fmt: skip
+                 f"/account/donations/{world['donation']}/stop", "/checkout/success",
+                 f"/account/membership/{world['membership']}/cancel"]:  # fmt: skip
         visit(page, base, path, problems)
     visit(page, base, "/admin/", problems, status=403)
     page.get_by_role("button", name="Sign out").click()

@@ -55,7 +55,8 @@ def test_join_pay_in_checkout_and_see_the_membership(live_server, page, sandbox,
     expect(page.locator("#payments").get_by_text("€5.00")).to_be_visible()
     shot(page, "account-member")
 
-    page.get_by_role("button", name="Cancel at the end of the period").click()
+    page.get_by_role("link", name="Cancel my membership").click()  # the page that asks why
+    page.get_by_role("button", name="Cancel my membership").click()
     expect(page.get_by_text("will end with the paid period")).to_be_visible()
     expect(page.get_by_role("button", name="Resume my membership")).to_be_visible()
     shot(page, "account-cancelled")

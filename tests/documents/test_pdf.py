@@ -90,3 +90,21 @@ def test_long_tables_run_over_pages_with_numbers():
     last = reader.pages[-1].extract_text()
     assert f"{len(reader.pages)} / {len(reader.pages)}" in last
     assert "Azərbaycan xəbərləri 119" in _text(data)
+
+
+def test_a_strong_column_and_totals_rows_are_bold():
+    table = pdf.Table(
+        (pdf.Column("Currency"), pdf.Column("Total", align="R", strong=True)),
+        [("EUR", "35,00 €")],
+        totals=(("All", "99,00 €"),),
+    )
+    reader = PdfReader(io.BytesIO(pdf.render(pdf.Document(title="T", tables=(table,)))))
+    faces = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and font is not None:
+            faces[text.strip()] = str(font.get("/BaseFont"))
+
+    reader.pages[0].extract_text(visitor_text=visit)
+    assert "Bold" in faces["35,00 €"] and "Bold" in faces["99,00 €"] and "Bold" in faces["All"]
+    assert "Bold" not in faces["EUR"]

@@ -280,3 +280,13 @@ def test_anonymous_readers_get_404_for_drafts_and_unknown_slugs(app, campaign, c
     draft = client.get(PAGE)  # not the cached live page
     assert draft.status_code == 404
     assert "Reporters Together" not in draft.get_data(as_text=True)
+
+
+def test_the_embedded_widget_sets_no_cookie_on_a_newsrooms_page(client, campaign):
+    """The widget is framed by the newsroom's site (an outside Referer): it is no landing, and
+    gives no visitor a session of their own."""
+    response = client.get(
+        f"/fundraisers/{SLUG}/embed", headers={"Referer": "https://news.example.ge/"}
+    )
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers  # (it varies on the language cookie only)

@@ -3,7 +3,7 @@ balance transaction, beside the payment's ledger row), outlet_grants (grants pai
 their counter-entries) and outlet_staff (accounts scoped to one outlet)
 
 Revision ID: b4d8f2a6c9e3
-Revises: e7b3d9a2c5f1
+Revises: b8d4f2a6c9e3
 Create Date: 2026-12-04 01:22:29.744376
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b4d8f2a6c9e3"
-down_revision = "e7b3d9a2c5f1"
+down_revision = "b8d4f2a6c9e3"
 branch_labels = None
 depends_on = None
 
