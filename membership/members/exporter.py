@@ -17,6 +17,7 @@ from membership.accounts.models import Role, User
 from membership.billing.models import Membership, Plan
 from membership.extensions import db
 from membership.members.formats import CSV_COLUMNS, FORMULA_STARTS, day_text
+from membership.money import to_major
 from membership.perks.models import GrantSource, Perk, PerkGrant
 from membership.timeutil import utcnow
 
@@ -52,7 +53,7 @@ def rows(chunk: int = CHUNK) -> Iterator[list[str]]:
                 user.email, _safe(user.name), user.locale, "yes" if user.email_consent else "no",
                 user.stripe_customer_id or "", _iso(user.created_at),
                 "; ".join(comp.get(user.id, [])), " ".join(open_now.get(user.id, [])),
-                *(_membership(m) if m else [""] * 7),
+                *(_membership(m) if m else [""] * 8),
             ]  # fmt: skip
         last = ids[-1]
         db.session.expunge_all()  # flat memory: the chunk's objects go
@@ -120,8 +121,10 @@ def _memberships(ids: list[int]) -> dict[int, tuple[Membership, str]]:
 def _membership(found: tuple[Membership, str]) -> list[str]:
     m, plan = found
     end = m.ended_at or m.current_period_end
-    return [m.status, plan, m.interval, str(m.amount), m.currency, _iso(end),
-            m.stripe_subscription_id]  # fmt: skip
+    amount = str(to_major(m.amount, m.currency)) if m.amount is not None and m.currency else ""
+    minor = "" if m.amount is None else str(m.amount)
+    return [m.status, plan, m.interval, amount, m.currency, _iso(end),
+            m.stripe_subscription_id, minor]  # fmt: skip
 
 
 def _iso(moment) -> str:

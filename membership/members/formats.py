@@ -29,7 +29,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = [
     "email", "name", "language", "email_consent", "stripe_customer_id", "created_at",
     "complimentary", "perks", "membership_status", "plan", "interval", "amount", "currency",
-    "paid_through", "stripe_subscription_id",
+    "paid_through", "stripe_subscription_id", "amount_minor",
 ]  # fmt: skip
 REQUIRED = {
     "ghost": ("email", "name", "subscribed_to_emails", "complimentary_plan",

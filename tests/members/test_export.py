@@ -109,6 +109,12 @@ def test_imported_customer_gets_its_subscription_on_reconcile_and_round_trips(
     first = export(runner, tmp_path / "first.csv")
     assert first[0]["membership_status"] == "active" and first[0]["plan"] == "supporter"
     assert first[0]["stripe_subscription_id"] == subscription.id
+    # money as staff read it, in the currency's digits, and the minor units after
+    assert (first[0]["amount"], first[0]["currency"], first[0]["amount_minor"]) == (
+        "5.00",
+        "eur",
+        "500",
+    )
     assert first[0]["perks"] == "members-only-articles ad-free"
     forget_everyone(app)
     run_import(runner, tmp_path / "first.csv", "csv")
