@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from membership.fundraisers import demo as fundraiser_demo
 from membership.fundraisers import giving
 from membership.fundraisers.models import Campaign
 from membership.host import accounts, grants, hosts, staffing
+from membership.money import to_major
 from membership.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ CARD_GIFTS = [
     ("12", "river-daily", "4000002760000016", "dispute"),
 ]
 # Outlet slug: (share of the balance granted, paid in another currency, rate).
+CENT = Decimal("0.01")  # the paid-out currency's digits (GEL)
 GRANTS = {"mountain-post": ("gel", "2.9504"), "river-daily": (None, None),
           "valley-voice": (None, None)}  # fmt: skip
 
@@ -123,9 +126,10 @@ def _grants(campaign: Campaign) -> int:
         currency, rate = GRANTS.get(account.outlet.slug, (None, None))
         paid = ""
         if currency and rate:
-            paid = f"{amount / 100 * float(rate):.2f}"
+            paid = str((to_major(amount, campaign.currency) * Decimal(rate)).quantize(CENT))
         data = grants.GrantInput(
-            amount=f"{amount / 100:.2f}", currency=campaign.currency, paid_on=today,
+            amount=str(to_major(amount, campaign.currency)),
+            currency=campaign.currency, paid_on=today,
             bank_reference=f"DEMO-{today:%Y%m}-{account.outlet.slug.upper()}",
             paid_amount=paid, paid_currency=currency or "", rate=rate or "",
             note="demo grant",
